@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One-time (and idempotent) setup on Debian 12: system packages, the mediasoup worker (built
+# offline, cached outside the clone), and npm dependencies. Run as root (it installs packages).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$SECONDS
+say() { printf '[setup %4ss] %s\n' "$((SECONDS - started))" "$*" >&2; }
+
+# Packages the demo and tests use: Chromium (end-to-end tests), FFmpeg (recorder), iproute2
+# (tests run in a private network namespace).
+need=()
+for p in chromium ffmpeg iproute2 util-linux; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+done
+if [[ ${#need[@]} -gt 0 ]]; then
+  [[ $(id -u) -eq 0 ]] || { say "missing packages: ${need[*]}; run this script as root"; exit 1; }
+  say "installing ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+say "mediasoup worker"
+worker_bin=$(bash scripts/build-mediasoup-worker.sh | tail -n 1)
+
+say "npm dependencies"
+# With MEDIASOUP_WORKER_BIN set, mediasoup's postinstall skips its (online) worker download.
+MEDIASOUP_WORKER_BIN="$worker_bin" npm ci --no-audit --no-fund --loglevel=error
+
+# Put the worker where mediasoup looks by default, so `npm start` needs no variable.
+install -D -m 0755 "$worker_bin" node_modules/mediasoup/worker/out/Release/mediasoup-worker
+say "done: node $(node_modules/.bin/node --version), worker $worker_bin"

@@ -1,0 +1,104 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server as SocketServer } from 'socket.io';
+import { MAX_REQUEST_BYTES } from '@onstage/protocol';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { Metrics } from './metrics.ts';
+import { loadDemoAssets } from './http/demo-assets.ts';
+import { createHttpHandler } from './http/http-handler.ts';
+import { WorkerPool } from './media/worker-pool.ts';
+import { RoomRegistry } from './rooms/room-registry.ts';
+import { SignallingSession } from './signalling/session.ts';
+
+/** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
+export class OnstageServer {
+  readonly #http: HttpServer;
+  readonly #io: SocketServer;
+  readonly #pool: WorkerPool;
+  readonly #rooms: RoomRegistry;
+  readonly #logger: Logger;
+  #closing = false;
+
+  private constructor(http: HttpServer, io: SocketServer, pool: WorkerPool, rooms: RoomRegistry, logger: Logger) {
+    this.#http = http;
+    this.#io = io;
+    this.#pool = pool;
+    this.#rooms = rooms;
+    this.#logger = logger;
+  }
+
+  static async start(config: Config, logger: Logger): Promise<OnstageServer> {
+    const [pool, assets] = await Promise.all([
+      WorkerPool.create(
+        {
+          size: config.workers,
+          listenIp: config.rtc.listenIp,
+          announcedAddress: config.rtc.announcedAddress,
+          basePort: config.rtc.basePort,
+          workerBin: config.workerBin,
+        },
+        logger.child({ component: 'media' }),
+      ),
+      loadDemoAssets(),
+    ]);
+    const rooms = new RoomRegistry(pool, logger.child({ component: 'rooms' }));
+    const http = createServer();
+    // Leave headroom above the request limit so oversized requests get PAYLOAD_TOO_LARGE, not a
+    // dropped connection.
+    const io = new SocketServer(http, { maxHttpBufferSize: 4 * MAX_REQUEST_BYTES, serveClient: false });
+    const metrics = new Metrics({
+      rooms: () => rooms.roomCount,
+      participants: () => rooms.participantCount,
+      connections: () => io.engine.clientsCount,
+      workersAlive: () => pool.aliveCount,
+    });
+    pool.on('workerDied', () => metrics.workerDied());
+    const server = new OnstageServer(http, io, pool, rooms, logger);
+    http.on(
+      'request',
+      createHttpHandler({
+        assets,
+        metrics,
+        logger: logger.child({ component: 'http' }),
+        notReadyReason: () => server.#notReadyReason(),
+      }),
+    );
+    const signallingLogger = logger.child({ component: 'signalling' });
+    io.on('connection', (socket) => new SignallingSession(socket, rooms, metrics, signallingLogger));
+
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(config.http.port, config.http.host, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    }).catch((err: unknown) => {
+      io.close();
+      pool.close();
+      throw err;
+    });
+    logger.info({ url: server.url, workers: pool.size, announcedAddress: config.rtc.announcedAddress }, 'Onstage is up');
+    return server;
+  }
+
+  get url(): string {
+    const { address, port } = this.#http.address() as AddressInfo;
+    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#rooms.closeAll();
+    await new Promise<void>((resolve) => this.#io.close(() => resolve()));
+    this.#pool.close();
+    this.#logger.info('Onstage stopped');
+  }
+
+  #notReadyReason(): string | undefined {
+    if (this.#closing) return 'shutting down';
+    if (this.#pool.aliveCount === 0) return 'no mediasoup worker alive';
+    return undefined;
+  }
+}

@@ -1,0 +1,70 @@
+import type { ErrorBody, ErrorCode } from '@onstage/protocol';
+
+/**
+ * The server's error classes. Each carries a stable protocol code (sent to clients as is) and the
+ * HTTP status it maps to. Anything that is not an OnstageError is a bug and is reported as INTERNAL.
+ */
+export class OnstageError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, status: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+const INVALID_INPUT_STATUS = { INVALID_PAYLOAD: 400, UNKNOWN_REQUEST: 400, PAYLOAD_TOO_LARGE: 413, METHOD_NOT_ALLOWED: 405 };
+
+export class InvalidInputError extends OnstageError {
+  override name = 'InvalidInputError';
+  constructor(
+    code: 'INVALID_PAYLOAD' | 'PAYLOAD_TOO_LARGE' | 'UNKNOWN_REQUEST' | 'METHOD_NOT_ALLOWED',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, INVALID_INPUT_STATUS[code], message, options);
+  }
+}
+
+/** The request is valid but not now: out of order, or the room is not in a state that allows it. */
+export class StateError extends OnstageError {
+  override name = 'StateError';
+  constructor(code: 'NOT_JOINED' | 'ALREADY_JOINED' | 'HOST_ALREADY_PRESENT' | 'TRANSPORT_NOT_CONNECTED', message: string) {
+    super(code, 409, message);
+  }
+}
+
+export class NotFoundError extends OnstageError {
+  override name = 'NotFoundError';
+  constructor(code: 'NOT_FOUND' | 'TRANSPORT_NOT_FOUND' | 'PRODUCER_NOT_FOUND' | 'CONSUMER_NOT_FOUND', message: string) {
+    super(code, 404, message);
+  }
+}
+
+export class ForbiddenError extends OnstageError {
+  override name = 'ForbiddenError';
+  constructor(message: string) {
+    super('FORBIDDEN', 403, message);
+  }
+}
+
+export class MediaError extends OnstageError {
+  override name = 'MediaError';
+  constructor(code: 'CANNOT_CONSUME' | 'MEDIA_ERROR', message: string, options?: ErrorOptions) {
+    super(code, code === 'CANNOT_CONSUME' ? 422 : 500, message, options);
+  }
+}
+
+export class UnavailableError extends OnstageError {
+  override name = 'UnavailableError';
+  constructor(message: string) {
+    super('UNAVAILABLE', 503, message);
+  }
+}
+
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof OnstageError) return { code: err.code, message: err.message };
+  return { code: 'INTERNAL', message: 'internal server error' };
+}

@@ -1,0 +1,83 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RoomId } from '@onstage/protocol';
+import { InvalidInputError, NotFoundError, OnstageError, toErrorBody } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Asset } from './demo-assets.ts';
+
+export type HttpDeps = {
+  assets: Map<string, Asset>;
+  metrics: Metrics;
+  logger: Logger;
+  /** Why the node cannot take new rooms right now, or undefined when it can. */
+  notReadyReason(): string | undefined;
+};
+
+type Reply = { status: number; body: string | Buffer; contentType: string; cacheControl?: string };
+
+const json = (status: number, value: unknown): Reply => ({
+  status,
+  body: JSON.stringify(value),
+  contentType: 'application/json; charset=utf-8',
+  cacheControl: 'no-store',
+});
+
+/** Plain routes: health, readiness, metrics, demo pages and their assets. */
+export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    route(req, deps).then(
+      (reply) => send(res, reply),
+      (err: unknown) => {
+        if (!(err instanceof OnstageError)) deps.logger.error({ err, url: req.url }, 'http request failed');
+        send(res, json(err instanceof OnstageError ? err.status : 500, { error: toErrorBody(err) }));
+      },
+    );
+  };
+}
+
+async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    throw new InvalidInputError('METHOD_NOT_ALLOWED', `${req.method} is not supported here`);
+  }
+  const path = url.pathname;
+  if (path === '/healthz') return json(200, { status: 'ok' });
+  if (path === '/readyz') {
+    const reason = deps.notReadyReason();
+    return reason ? json(503, { status: 'not ready', reason }) : json(200, { status: 'ready' });
+  }
+  if (path === '/metrics') {
+    return {
+      status: 200,
+      body: await deps.metrics.registry.metrics(),
+      contentType: deps.metrics.registry.contentType,
+      cacheControl: 'no-store',
+    };
+  }
+  if (path === '/') return page(deps, 'index');
+  const pageMatch = /^\/(host|watch)\/([^/]*)$/.exec(path);
+  if (pageMatch) {
+    const roomId = RoomId.safeParse(decodeURIComponent(pageMatch[2] ?? ''));
+    if (!roomId.success) throw new InvalidInputError('INVALID_PAYLOAD', roomId.error.issues[0]?.message ?? 'bad room id');
+    return page(deps, pageMatch[1] as 'host' | 'watch');
+  }
+  const asset = path.startsWith('/assets/') ? deps.assets.get(path) : undefined;
+  if (asset) return { status: 200, body: asset.body, contentType: asset.contentType, cacheControl: 'no-cache' };
+  throw new NotFoundError('NOT_FOUND', `nothing at ${path}`);
+}
+
+function page(deps: HttpDeps, name: 'index' | 'host' | 'watch'): Reply {
+  const asset = deps.assets.get(`/pages/${name}.html`);
+  if (!asset) throw new Error(`demo page ${name} missing`);
+  return { status: 200, body: asset.body, contentType: asset.contentType, cacheControl: 'no-cache' };
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, {
+    'content-type': reply.contentType,
+    'content-length': Buffer.byteLength(reply.body),
+    'x-content-type-options': 'nosniff',
+    ...(reply.cacheControl ? { 'cache-control': reply.cacheControl } : {}),
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : reply.body);
+}

@@ -1,0 +1,29 @@
+import { OnstageServer } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { createRootLogger } from './logger.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`onstage: ${err.message}\n(see .env.example)\n`);
+  process.exit(2);
+}
+
+const logger = createRootLogger(config.logLevel);
+let server: OnstageServer;
+try {
+  server = await OnstageServer.start(config, logger);
+} catch (err) {
+  logger.fatal({ err }, 'cannot start');
+  process.exit(1);
+}
+logger.info(`host a show at ${server.url}/host/demo and watch it at ${server.url}/watch/demo`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'stopping');
+    server.close().then(() => process.exit(0));
+  });
+}

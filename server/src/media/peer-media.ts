@@ -1,0 +1,196 @@
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { DtlsParameters, MediaKind, RtpCapabilities, RtpParameters, TransportOptions } from '@onstage/protocol';
+import { InvalidInputError, MediaError, NotFoundError, OnstageError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+export type Direction = 'send' | 'recv';
+
+/** What a peer needs from its room's router. */
+export type PeerMediaContext = {
+  router: types.Router;
+  webRtcServer: types.WebRtcServer;
+  findProducer(id: string): types.Producer | undefined;
+  registerProducer(producer: types.Producer): void;
+};
+
+type PeerMediaEvents = {
+  producerClosed: [producerId: string];
+  /** A consumer was closed from the server side (its producer or transport went away). */
+  consumerClosed: [consumerId: string];
+};
+
+// Bounds on what one peer may allocate in the worker.
+const MAX_PRODUCERS = 4;
+const MAX_CONSUMERS = 64;
+
+type PeerTransport = { transport: types.WebRtcTransport; direction: Direction; connected: boolean };
+
+/**
+ * All mediasoup objects of one participant: at most one transport per direction, its producers and
+ * its consumers. Owns them and closes them.
+ */
+export class PeerMedia extends EventEmitter<PeerMediaEvents> {
+  readonly #ctx: PeerMediaContext;
+  readonly #logger: Logger;
+  readonly #transports = new Map<string, PeerTransport>();
+  readonly #producers = new Map<string, types.Producer>();
+  readonly #consumers = new Map<string, types.Consumer>();
+  #closed = false;
+
+  constructor(ctx: PeerMediaContext, logger: Logger) {
+    super();
+    this.#ctx = ctx;
+    this.#logger = logger;
+  }
+
+  get producerIds(): string[] {
+    return [...this.#producers.keys()];
+  }
+
+  /** Creates the transport for a direction, replacing (and closing) an earlier one. */
+  async createTransport(direction: Direction): Promise<TransportOptions> {
+    for (const t of this.#transports.values()) if (t.direction === direction) t.transport.close();
+    const transport = await mediaCall(() =>
+      this.#ctx.router.createWebRtcTransport({
+        webRtcServer: this.#ctx.webRtcServer,
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        appData: { direction },
+      }),
+    );
+    if (this.#closed) {
+      transport.close();
+      throw new MediaError('MEDIA_ERROR', 'participant left while the transport was being created');
+    }
+    this.#transports.set(transport.id, { transport, direction, connected: false });
+    transport.observer.once('close', () => this.#transports.delete(transport.id));
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'failed' || state === 'closed') this.#logger.warn({ transportId: transport.id, state }, 'DTLS state');
+    });
+    return {
+      transportId: transport.id,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates as TransportOptions['iceCandidates'],
+      dtlsParameters: transport.dtlsParameters as DtlsParameters,
+    };
+  }
+
+  async connectTransport(transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
+    const t = this.#transport(transportId);
+    if (t.connected) throw new InvalidInputError('INVALID_PAYLOAD', 'transport is already connected');
+    t.connected = true;
+    try {
+      await mediaCall(() => t.transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }));
+    } catch (err) {
+      t.connected = false;
+      throw err;
+    }
+  }
+
+  async produce(transportId: string, kind: MediaKind, rtpParameters: RtpParameters): Promise<{ producerId: string }> {
+    const t = this.#transport(transportId, 'send');
+    if (this.#producers.size >= MAX_PRODUCERS) {
+      throw new InvalidInputError('INVALID_PAYLOAD', `at most ${MAX_PRODUCERS} tracks per participant`);
+    }
+    const producer = await mediaCall(() =>
+      t.transport.produce({ kind, rtpParameters: rtpParameters as types.RtpParameters }),
+    );
+    if (this.#closed || t.transport.closed) {
+      producer.close();
+      throw new MediaError('MEDIA_ERROR', 'transport closed while producing');
+    }
+    this.#producers.set(producer.id, producer);
+    producer.observer.once('close', () => {
+      this.#producers.delete(producer.id);
+      this.emit('producerClosed', producer.id);
+    });
+    this.#ctx.registerProducer(producer);
+    return { producerId: producer.id };
+  }
+
+  closeProducer(producerId: string): void {
+    const producer = this.#producers.get(producerId);
+    if (!producer) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} of this participant`);
+    producer.close();
+  }
+
+  async consume(
+    transportId: string,
+    producerId: string,
+    rtpCapabilities: RtpCapabilities,
+  ): Promise<{ consumerId: string; producerId: string; kind: MediaKind; rtpParameters: RtpParameters }> {
+    const t = this.#transport(transportId, 'recv');
+    const producer = this.#ctx.findProducer(producerId);
+    if (!producer) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} in this room`);
+    if (this.#consumers.size >= MAX_CONSUMERS) {
+      throw new InvalidInputError('INVALID_PAYLOAD', `at most ${MAX_CONSUMERS} consumers per participant`);
+    }
+    const caps = rtpCapabilities as types.RtpCapabilities;
+    let canConsume: boolean;
+    try {
+      canConsume = this.#ctx.router.canConsume({ producerId, rtpCapabilities: caps });
+    } catch (err) {
+      throw new InvalidInputError('INVALID_PAYLOAD', `invalid rtpCapabilities: ${(err as Error).message}`, { cause: err });
+    }
+    if (!canConsume) throw new MediaError('CANNOT_CONSUME', 'these rtpCapabilities cannot receive this producer');
+    // Paused until the client has set up its side, so the first packets are not lost (the
+    // client resumes it, and a keyframe is requested then).
+    const consumer = await mediaCall(() => t.transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+    if (this.#closed || t.transport.closed) {
+      consumer.close();
+      throw new MediaError('MEDIA_ERROR', 'transport closed while consuming');
+    }
+    this.#consumers.set(consumer.id, consumer);
+    const closedByServer = () => {
+      this.#consumers.delete(consumer.id);
+      this.emit('consumerClosed', consumer.id);
+    };
+    consumer.on('producerclose', closedByServer);
+    consumer.on('transportclose', closedByServer);
+    return {
+      consumerId: consumer.id,
+      producerId,
+      kind: consumer.kind,
+      rtpParameters: consumer.rtpParameters as RtpParameters,
+    };
+  }
+
+  async resumeConsumer(consumerId: string): Promise<void> {
+    const consumer = this.#consumers.get(consumerId);
+    if (!consumer) throw new NotFoundError('CONSUMER_NOT_FOUND', `no consumer ${consumerId} of this participant`);
+    await mediaCall(() => consumer.resume());
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Closing a transport closes its producers and consumers.
+    for (const t of this.#transports.values()) t.transport.close();
+    this.#transports.clear();
+  }
+
+  #transport(transportId: string, direction?: Direction): PeerTransport {
+    const t = this.#transports.get(transportId);
+    if (!t) throw new NotFoundError('TRANSPORT_NOT_FOUND', `no transport ${transportId} of this participant`);
+    if (direction && t.direction !== direction) {
+      throw new InvalidInputError('INVALID_PAYLOAD', `transport ${transportId} is a ${t.direction} transport`);
+    }
+    return t;
+  }
+}
+
+/**
+ * Runs a mediasoup call and maps its failures: mediasoup throws TypeError for parameters it
+ * rejects (the client's fault), anything else is a media failure.
+ */
+async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof OnstageError) throw err;
+    if (err instanceof TypeError) throw new InvalidInputError('INVALID_PAYLOAD', err.message, { cause: err });
+    throw new MediaError('MEDIA_ERROR', (err as Error).message ?? 'media operation failed', { cause: err });
+  }
+}

@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { RtpCapabilities } from '@onstage/protocol';
+import type { Logger } from '../logger.ts';
+import { ROUTER_MEDIA_CODECS } from './codecs.ts';
+import { PeerMedia } from './peer-media.ts';
+import type { MediaWorker, WorkerPool } from './worker-pool.ts';
+
+type RoomRouterEvents = {
+  /** The router's worker died; every transport, producer and consumer of the room is gone. */
+  failed: [];
+};
+
+/** The media side of one room: its router, and the producers peers may consume. */
+export class RoomRouter extends EventEmitter<RoomRouterEvents> {
+  readonly #router: types.Router;
+  readonly #worker: MediaWorker;
+  readonly #logger: Logger;
+  readonly #producers = new Map<string, types.Producer>();
+
+  private constructor(router: types.Router, worker: MediaWorker, logger: Logger) {
+    super();
+    this.#router = router;
+    this.#worker = worker;
+    this.#logger = logger;
+    router.on('workerclose', () => {
+      this.#logger.error('router lost its worker');
+      this.emit('failed');
+    });
+  }
+
+  static async create(pool: WorkerPool, logger: Logger): Promise<RoomRouter> {
+    const worker = pool.pick();
+    const router = await worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+    return new RoomRouter(router, worker, logger.child({ worker: worker.index }));
+  }
+
+  get rtpCapabilities(): RtpCapabilities {
+    return this.#router.rtpCapabilities as RtpCapabilities;
+  }
+
+  get closed(): boolean {
+    return this.#router.closed;
+  }
+
+  createPeer(peerLogger: Logger): PeerMedia {
+    return new PeerMedia(
+      {
+        router: this.#router,
+        webRtcServer: this.#worker.webRtcServer,
+        findProducer: (id) => this.#producers.get(id),
+        registerProducer: (producer) => {
+          this.#producers.set(producer.id, producer);
+          producer.observer.once('close', () => this.#producers.delete(producer.id));
+        },
+      },
+      peerLogger,
+    );
+  }
+
+  close(): void {
+    this.#router.close();
+  }
+}

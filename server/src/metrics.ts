@@ -1,0 +1,55 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Sources the gauges read at scrape time. */
+export type MetricsSources = {
+  rooms(): number;
+  participants(): number;
+  connections(): number;
+  workersAlive(): number;
+};
+
+/** Every Prometheus metric of the server, on its own registry (served at /metrics). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'request' | 'result'>;
+  readonly #requestSeconds: Histogram<'request'>;
+  readonly #workerDeaths: Counter;
+
+  constructor(sources: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'onstage_' });
+    this.#requests = new Counter({
+      name: 'onstage_signalling_requests_total',
+      help: 'Signalling requests by name and result (ok or error code)',
+      labelNames: ['request', 'result'],
+      registers,
+    });
+    this.#requestSeconds = new Histogram({
+      name: 'onstage_signalling_request_duration_seconds',
+      help: 'Time to answer a signalling request',
+      labelNames: ['request'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+    this.#workerDeaths = new Counter({
+      name: 'onstage_mediasoup_worker_deaths_total',
+      help: 'mediasoup workers that died unexpectedly',
+      registers,
+    });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    gauge('onstage_rooms', 'Open rooms', sources.rooms);
+    gauge('onstage_participants', 'Participants in rooms', sources.participants);
+    gauge('onstage_socket_connections', 'Connected signalling sockets', sources.connections);
+    gauge('onstage_mediasoup_workers_alive', 'mediasoup workers alive', sources.workersAlive);
+  }
+
+  observeRequest(request: string, result: string, ms: number): void {
+    this.#requests.inc({ request, result });
+    this.#requestSeconds.observe({ request }, ms / 1000);
+  }
+
+  workerDied(): void {
+    this.#workerDeaths.inc();
+  }
+}

@@ -1,0 +1,59 @@
+import type { Logger } from '../logger.ts';
+import { RoomRouter } from '../media/room-router.ts';
+import type { WorkerPool } from '../media/worker-pool.ts';
+import { Room } from './room.ts';
+
+/** Owns every room of this node: creates a room on first join, forgets it when it closes. */
+export class RoomRegistry {
+  readonly #pool: WorkerPool;
+  readonly #logger: Logger;
+  readonly #rooms = new Map<string, Room>();
+  readonly #creating = new Map<string, Promise<Room>>();
+
+  constructor(pool: WorkerPool, logger: Logger) {
+    this.#pool = pool;
+    this.#logger = logger;
+  }
+
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  get participantCount(): number {
+    let n = 0;
+    for (const room of this.#rooms.values()) n += room.size;
+    return n;
+  }
+
+  get(id: string): Room | undefined {
+    return this.#rooms.get(id);
+  }
+
+  /** The open room with this id, created if needed. Concurrent callers share one creation. */
+  async open(id: string): Promise<Room> {
+    const existing = this.#rooms.get(id);
+    if (existing && existing.state !== 'closed') return existing;
+    let creating = this.#creating.get(id);
+    if (!creating) {
+      creating = this.#create(id).finally(() => this.#creating.delete(id));
+      this.#creating.set(id, creating);
+    }
+    return creating;
+  }
+
+  closeAll(): void {
+    for (const room of [...this.#rooms.values()]) room.close('server_shutdown');
+  }
+
+  async #create(id: string): Promise<Room> {
+    const logger = this.#logger.child({ room: id });
+    const router = await RoomRouter.create(this.#pool, logger);
+    const room = new Room(id, router, logger);
+    this.#rooms.set(id, room);
+    room.once('closed', () => {
+      if (this.#rooms.get(id) === room) this.#rooms.delete(id);
+    });
+    logger.info('room opened');
+    return room;
+  }
+}
