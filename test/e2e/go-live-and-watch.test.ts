@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { OnstageServer } from '../../server/src/app.ts';
+import { RESULTS_DIR, eventually, goLive, launchBrowser, mediaKeepsFlowing, openPage, viewerMedia } from '../helpers/browser.ts';
+import { startServer } from '../helpers/server.ts';
+
+let server: OnstageServer;
+let browser: Browser;
+
+before(async () => {
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+type WatchState = { firstFrameMs: number | undefined; ended: string | undefined };
+const watchState = (page: Page) =>
+  page.evaluate(() => {
+    const o = (globalThis as unknown as { onstage: WatchState }).onstage;
+    return { firstFrameMs: o.firstFrameMs, ended: o.ended };
+  });
+
+async function assertReceiving(page: Page, name: string): Promise<void> {
+  await eventually(() => viewerMedia(page), (m) => m.videoFrames > 10 && m.audioBytes > 1000, 20_000);
+  const { before, after } = await mediaKeepsFlowing(page);
+  assert.ok(after.videoFrames > before.videoFrames + 10, `${name}: decoded frames rise (${before.videoFrames} → ${after.videoFrames})`);
+  assert.ok(after.audioBytes > before.audioBytes, `${name}: audio bytes rise (${before.audioBytes} → ${after.audioBytes})`);
+  assert.ok(after.width > 0, `${name}: video has a frame width`);
+}
+
+test('a host goes live in Chromium; two viewers see and hear it; both learn when it ends', { timeout: 180_000 }, async () => {
+  const room = 'e2e-show';
+  // Viewer A arrives before the host: it must get the show without reloading.
+  const early = await openPage(browser, `${server.url}/watch/${room}`);
+  await early.waitForSelector('#badge:text("WAITING")', { timeout: 15_000 });
+
+  const host = await openPage(browser, `${server.url}/host/${room}`);
+  await goLive(host);
+
+  const lateLoadStart = Date.now();
+  const late = await openPage(browser, `${server.url}/watch/${room}`);
+
+  await assertReceiving(early, 'viewer who joined before the host');
+  await assertReceiving(late, 'viewer who joined after the host');
+
+  const { firstFrameMs } = await watchState(late);
+  assert.ok(firstFrameMs !== undefined && firstFrameMs > 0, 'late viewer recorded its first decoded frame');
+  await late.screenshot({ path: `${RESULTS_DIR}viewer.png` });
+
+  await host.locator('#stop').click();
+  for (const [name, page] of [['early', early], ['late', late]] as const) {
+    const state = await eventually(() => watchState(page), (s) => s.ended !== undefined, 5_000);
+    assert.equal(state.ended, 'host_left', `${name} viewer was told the show ended`);
+    const media = await viewerMedia(page);
+    assert.equal(media.videoBytes + media.audioBytes, 0, `${name} viewer has no consumers left`);
+  }
+
+  const timings = { viewerPageLoadToFirstFrameMs: firstFrameMs, lateViewerWallClockMs: Date.now() - lateLoadStart };
+  writeFileSync(`${RESULTS_DIR}e2e-timings.json`, `${JSON.stringify(timings, null, 2)}\n`);
+  process.stdout.write(`# viewer page load → first decoded frame: ${firstFrameMs?.toFixed(0)} ms\n`);
+});

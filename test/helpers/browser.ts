@@ -1,0 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const RESULTS_DIR = new URL('../../test-results/', import.meta.url).pathname;
+mkdirSync(RESULTS_DIR, { recursive: true });
+
+/**
+ * Debian's Chromium with a fake camera (a running clock) and microphone (a beep). Must run inside
+ * a network namespace with only loopback; --allow-loopback-in-peer-connection makes 127.0.0.1 its
+ * only ICE candidate there.
+ */
+export async function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+/** A page in its own browser context (its own cookies, storage and media devices). */
+export async function openPage(browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (err) => process.stderr.write(`[page ${url}] ${err.message}\n`));
+  await page.goto(url);
+  return page;
+}
+
+/** Host page: waits for the camera, clicks "Go live", waits until live. */
+export async function goLive(page: Page): Promise<void> {
+  await page.locator('#go-live:not([disabled])').click({ timeout: 15_000 });
+  await page.waitForFunction(() => (globalThis as { onstage?: { live: boolean } }).onstage?.live === true, null, {
+    timeout: 15_000,
+  });
+}
+
+export type ViewerMedia = { videoFrames: number; audioBytes: number; videoBytes: number; width: number };
+
+/** What a watch page has received so far: decoded frames from the <video> element, bytes from getStats. */
+export async function viewerMedia(page: Page): Promise<ViewerMedia> {
+  return page.evaluate(async () => {
+    type Stats = { kind: string; bytesReceived: number; frameWidth?: number }[];
+    const g = globalThis as unknown as { onstage: { client: { getReceiveStats(): Promise<Stats> } } };
+    const stats = await g.onstage.client.getReceiveStats();
+    const video = document.querySelector('video') as HTMLVideoElement;
+    const sum = (kind: string) => stats.filter((s) => s.kind === kind).reduce((n, s) => n + s.bytesReceived, 0);
+    return {
+      videoFrames: video.getVideoPlaybackQuality().totalVideoFrames,
+      audioBytes: sum('audio'),
+      videoBytes: sum('video'),
+      width: stats.find((s) => s.kind === 'video')?.frameWidth ?? 0,
+    };
+  });
+}
+
+/** Polls until `check` passes or the time is up; returns the last value. */
+export async function eventually<T>(read: () => Promise<T>, check: (v: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Asserts that a viewer's decoded frames and audio bytes keep rising over `ms`. */
+export async function mediaKeepsFlowing(page: Page, ms = 2000): Promise<{ before: ViewerMedia; after: ViewerMedia }> {
+  const before = await viewerMedia(page);
+  await new Promise((r) => setTimeout(r, ms));
+  const after = await viewerMedia(page);
+  return { before, after };
+}

@@ -1,0 +1,16 @@
+import { OnstageServer } from '../../server/src/app.ts';
+import { loadConfig } from '../../server/src/config.ts';
+import { createRootLogger } from '../../server/src/logger.ts';
+
+/** A real Onstage node on loopback with OS-chosen ports; logs only warnings unless LOG_LEVEL says more. */
+export async function startServer(env: Record<string, string> = {}): Promise<OnstageServer> {
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    RTC_PORT: '0',
+    WORKERS: '1',
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    ...env,
+  });
+  return OnstageServer.start(config, createRootLogger(config.logLevel));
+}
