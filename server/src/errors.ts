@@ -31,7 +31,7 @@ export class InvalidInputError extends OnstageError {
 /** The request is valid but not now: out of order, or the room is not in a state that allows it. */
 export class StateError extends OnstageError {
   override name = 'StateError';
-  constructor(code: 'NOT_JOINED' | 'ALREADY_JOINED' | 'HOST_ALREADY_PRESENT' | 'TRANSPORT_NOT_CONNECTED', message: string) {
+  constructor(code: 'NOT_JOINED' | 'ALREADY_JOINED' | 'HOST_ALREADY_PRESENT' | 'ALREADY_CONNECTED', message: string) {
     super(code, 409, message);
   }
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { types } from 'mediasoup';
+import { errors, type types } from 'mediasoup';
 import type { DtlsParameters, MediaKind, RtpCapabilities, RtpParameters, TransportOptions } from '@onstage/protocol';
-import { InvalidInputError, MediaError, NotFoundError, OnstageError } from '../errors.ts';
+import { InvalidInputError, MediaError, NotFoundError, OnstageError, StateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 export type Direction = 'send' | 'recv';
@@ -79,7 +79,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
 
   async connectTransport(transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
     const t = this.#transport(transportId);
-    if (t.connected) throw new InvalidInputError('INVALID_PAYLOAD', 'transport is already connected');
+    if (t.connected) throw new StateError('ALREADY_CONNECTED', 'transport is already connected');
     t.connected = true;
     try {
       await mediaCall(() => t.transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }));
@@ -182,15 +182,15 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
 }
 
 /**
- * Runs a mediasoup call and maps its failures: mediasoup throws TypeError for parameters it
- * rejects (the client's fault), anything else is a media failure.
+ * Runs a mediasoup call and maps its failures: mediasoup throws TypeError or UnsupportedError for
+ * parameters it rejects (the client's fault); anything else is a media failure.
  */
 async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof OnstageError) throw err;
-    if (err instanceof TypeError) throw new InvalidInputError('INVALID_PAYLOAD', err.message, { cause: err });
+    if (err instanceof TypeError || err instanceof errors.UnsupportedError) throw new InvalidInputError('INVALID_PAYLOAD', err.message, { cause: err });
     throw new MediaError('MEDIA_ERROR', (err as Error).message ?? 'media operation failed', { cause: err });
   }
 }

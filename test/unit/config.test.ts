@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from '../../server/src/config.ts';
+
+test('defaults: a single node on loopback that announces 127.0.0.1', () => {
+  const c = loadConfig({});
+  assert.deepEqual(c.http, { host: '127.0.0.1', port: 3000 });
+  assert.deepEqual(c.rtc, { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 40000 });
+  assert.ok(c.workers >= 1);
+  assert.equal(c.logLevel, 'info');
+});
+
+test('serving a LAN: listen on all interfaces, announce the reachable address', () => {
+  const c = loadConfig({ HOST: '0.0.0.0', ANNOUNCED_ADDRESS: '203.0.113.7', RTC_PORT: '50000', WORKERS: '4' });
+  assert.deepEqual(c.rtc, { listenIp: '0.0.0.0', announcedAddress: '203.0.113.7', basePort: 50000 });
+  assert.equal(c.workers, 4);
+});
+
+test('bad values are refused with a message naming each variable', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty', LOG_LEVEL: 'loud', HOST: 'localhost' }),
+    (err: unknown) =>
+      err instanceof ConfigError && /PORT="eighty"/.test(err.message) && /LOG_LEVEL="loud"/.test(err.message) && /HOST=/.test(err.message),
+  );
+  assert.throws(() => loadConfig({ WORKERS: '0' }), ConfigError);
+  assert.throws(() => loadConfig({ PORT: '70000' }), ConfigError);
+});
+
+test('a wildcard media address needs ANNOUNCED_ADDRESS', () => {
+  assert.throws(() => loadConfig({ HOST: '0.0.0.0' }), /ANNOUNCED_ADDRESS is required/);
+});
+
+test('the worker port range must fit', () => {
+  assert.throws(() => loadConfig({ RTC_PORT: '65535', WORKERS: '2' }), /leaves no room/);
+});
