@@ -35,11 +35,11 @@ if [[ -x "$cache_dir/mediasoup-worker" && -x "$cache_dir/srtp-known-answer-test"
   echo "$cache_dir/mediasoup-worker"
   exit 0
 fi
-say "cache miss: building mediasoup-worker $MS_VERSION (key $key); this takes about 12 minutes on 2 cores"
+say "cache miss: building mediasoup-worker $MS_VERSION (key $key); this takes 5-12 minutes on 2 cores"
 
 install_build_packages() {
   local need=()
-  for p in meson ninja-build pkg-config g++ make dpkg-dev libuv1-dev libssl-dev libflatbuffers-dev \
+  for p in meson ninja-build pkg-config g++ make patch xz-utils dpkg-dev libuv1-dev libssl-dev libflatbuffers-dev \
            flatbuffers-compiler libabsl-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
   done
@@ -59,9 +59,9 @@ install_build_packages() {
     "$uri" > /etc/apt/sources.list.d/onstage-bookworm-src.sources
   apt-get update -qq
   say "installing build packages"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports meson >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ninja-build pkg-config g++ make dpkg-dev \
-    libuv1-dev libssl-dev libflatbuffers-dev flatbuffers-compiler libabsl-dev >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports meson >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ninja-build pkg-config g++ make patch xz-utils dpkg-dev \
+    libuv1-dev libssl-dev libflatbuffers-dev flatbuffers-compiler libabsl-dev >/dev/null
 }
 
 install_build_packages

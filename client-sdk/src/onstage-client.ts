@@ -1,6 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import type { ProducerInfo, RoomId, ShowEndReason, TransportOptions } from '@onstage/protocol';
-import { SignallingChannel } from './signalling-channel.ts';
+import { OnstageRequestError, SignallingChannel } from './signalling-channel.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
 export type OnstageClientOptions = {
@@ -20,6 +20,8 @@ export type OnstageEvents = {
   trackremoved: [track: MediaStreamTrack];
   /** The connection to the server is gone; call goLive/watch again to continue. */
   disconnected: [reason: string];
+  /** Something failed in the background (e.g. receiving a track); the session goes on. */
+  error: [error: Error];
 };
 
 /** Receive-side numbers of one track, from WebRTC stats. */
@@ -99,7 +101,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   async watch(roomId: RoomId): Promise<MediaStream> {
     const channel = this.#open();
     channel.on('showStarted', () => this.emit('live'));
-    channel.on('producerAdded', (info) => this.#receive(channel, info));
+    channel.on('producerAdded', (info) => void this.#receiveSafely(channel, info));
     channel.on('producerClosed', ({ producerId }) => {
       for (const [id, r] of this.#received) if (r.producerId === producerId) this.#unreceive(id);
     });
@@ -119,7 +121,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     });
     await this.#recvTransport;
     if (joined.live) this.emit('live');
-    await Promise.all(joined.producers.map((info) => this.#receive(channel, info)));
+    await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info)));
     return this.#stream;
   }
 
@@ -198,6 +200,17 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
         })
         .then(() => callback(), errback);
     });
+  }
+
+  /** Receives a track; a producer that vanished meanwhile is normal, other failures are reported. */
+  async #receiveSafely(channel: SignallingChannel, info: ProducerInfo): Promise<void> {
+    try {
+      await this.#receive(channel, info);
+    } catch (err) {
+      if (this.#channel !== channel) return;
+      if (err instanceof OnstageRequestError && err.code === 'PRODUCER_NOT_FOUND') return;
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   async #receive(channel: SignallingChannel, info: ProducerInfo): Promise<void> {

@@ -51,6 +51,8 @@ client.on('disconnected', (reason) => {
   setStatus(`Lost the connection to the server (${reason}). Reload to reconnect.`, true);
 });
 
+client.on('error', (err) => setStatus(`Problem receiving the show: ${errorText(err)}`, true));
+
 unmute.addEventListener('click', () => {
   video.muted = !video.muted;
   unmute.textContent = video.muted ? 'Unmute' : 'Mute';

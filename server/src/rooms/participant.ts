@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Role, ServerEvent, ServerEventName } from '@onstage/protocol';
 import type { PeerMedia } from '../media/peer-media.ts';
 
@@ -7,14 +6,15 @@ export type Notify = <N extends ServerEventName>(name: N, body: ServerEvent<N>) 
 
 /** One person in a room: who they are, their role, their media, and how to reach their client. */
 export class Participant {
-  readonly id = randomUUID();
+  readonly id: string;
   readonly role: Role;
   readonly displayName: string | undefined;
   readonly media: PeerMedia;
   readonly #notify: Notify;
   #left = false;
 
-  constructor(init: { role: Role; displayName: string | undefined; media: PeerMedia; notify: Notify }) {
+  constructor(init: { id: string; role: Role; displayName: string | undefined; media: PeerMedia; notify: Notify }) {
+    this.id = init.id;
     this.role = init.role;
     this.displayName = init.displayName;
     this.media = init.media;

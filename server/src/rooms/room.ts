@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { MediaKind, ProducerInfo, Role, RtpCapabilities, RtpParameters, ShowEndReason } from '@onstage/protocol';
 import { ForbiddenError, StateError, UnavailableError } from '../errors.ts';
@@ -53,9 +54,10 @@ export class Room extends EventEmitter<RoomEvents> {
   join(init: { role: Role; displayName: string | undefined; notify: Notify }): Participant {
     if (this.#closed) throw new UnavailableError('room is closed');
     if (init.role === 'host' && this.#host) throw new StateError('HOST_ALREADY_PRESENT', 'this room already has a host');
-    const media = this.#router.createPeer(this.#logger);
-    const participant = new Participant({ ...init, media });
-    const log = this.#logger.child({ peer: participant.id, role: participant.role });
+    const id = randomUUID();
+    const log = this.#logger.child({ peer: id, role: init.role });
+    const media = this.#router.createPeer(log);
+    const participant = new Participant({ ...init, id, media });
     media.on('producerClosed', (producerId) => {
       if (this.#producers.delete(producerId)) this.#broadcast(participant, (p) => p.notify('producerClosed', { producerId }));
     });
@@ -91,21 +93,26 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#host = undefined;
       this.#broadcast(participant, (p) => p.notify('showEnded', { reason: 'host_left' }));
     }
-    if (this.#participants.size === 0) this.close('host_left');
+    if (this.#participants.size === 0) this.#release('empty');
   }
 
+  /** Ends the show for everyone still here and closes the room. */
   close(reason: ShowEndReason): void {
     if (this.#closed) return;
-    this.#closed = true;
     for (const p of this.#participants.values()) {
       p.notify('showEnded', { reason });
       p.markLeft();
     }
+    this.#release(reason);
+  }
+
+  #release(why: ShowEndReason | 'empty'): void {
+    this.#closed = true;
     this.#participants.clear();
     this.#producers.clear();
     this.#host = undefined;
     this.#router.close();
-    this.#logger.info({ reason }, 'room closed');
+    this.#logger.info({ why }, 'room closed');
     this.emit('closed');
   }
 
