@@ -2,6 +2,16 @@ import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
 import { ProducerInfo } from './requests.ts';
 
+export const ChatMessage = z.object({
+  messageId: z.string(),
+  participantId: z.string(),
+  displayName: z.string(),
+  text: z.string(),
+  /** Server time, ms since the epoch. */
+  sentAt: z.number(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
 export const ShowEndReason = z.enum(['host_left', 'media_failure', 'server_shutdown']);
 export type ShowEndReason = z.infer<typeof ShowEndReason>;
 

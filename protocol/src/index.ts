@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './media.ts';
 export * from './requests.ts';
+export * from './token.ts';

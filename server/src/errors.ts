@@ -31,22 +31,58 @@ export class InvalidInputError extends OnstageError {
 /** The request is valid but not now: out of order, or the room is not in a state that allows it. */
 export class StateError extends OnstageError {
   override name = 'StateError';
-  constructor(code: 'NOT_JOINED' | 'ALREADY_JOINED' | 'HOST_ALREADY_PRESENT' | 'ALREADY_CONNECTED', message: string) {
+  constructor(
+    code:
+      | 'NOT_JOINED'
+      | 'ALREADY_JOINED'
+      | 'HOST_ALREADY_PRESENT'
+      | 'ALREADY_CONNECTED'
+      | 'STAGE_FULL'
+      | 'ALREADY_ON_STAGE'
+      | 'NOT_ON_STAGE',
+    message: string,
+  ) {
     super(code, 409, message);
   }
 }
 
 export class NotFoundError extends OnstageError {
   override name = 'NotFoundError';
-  constructor(code: 'NOT_FOUND' | 'TRANSPORT_NOT_FOUND' | 'PRODUCER_NOT_FOUND' | 'CONSUMER_NOT_FOUND', message: string) {
+  constructor(
+    code:
+      | 'NOT_FOUND'
+      | 'TRANSPORT_NOT_FOUND'
+      | 'PRODUCER_NOT_FOUND'
+      | 'CONSUMER_NOT_FOUND'
+      | 'REQUEST_NOT_FOUND'
+      | 'INVITE_NOT_FOUND'
+      | 'PARTICIPANT_NOT_FOUND'
+      | 'MESSAGE_NOT_FOUND',
+    message: string,
+  ) {
     super(code, 404, message);
   }
 }
 
 export class ForbiddenError extends OnstageError {
   override name = 'ForbiddenError';
-  constructor(message: string) {
-    super('FORBIDDEN', 403, message);
+  constructor(message: string, code: 'FORBIDDEN' | 'WRONG_ROOM' | 'ROLE_NOT_ALLOWED' | 'BANNED' = 'FORBIDDEN') {
+    super(code, 403, message);
+  }
+}
+
+/** No valid access token. */
+export class AuthError extends OnstageError {
+  override name = 'AuthError';
+  constructor(code: 'TOKEN_MISSING' | 'TOKEN_INVALID' | 'TOKEN_EXPIRED', message: string) {
+    super(code, 401, message);
+  }
+}
+
+export class RateLimitError extends OnstageError {
+  override name = 'RateLimitError';
+  constructor(code: 'RATE_LIMITED' | 'DUPLICATE_MESSAGE', message: string) {
+    super(code, 429, message);
   }
 }
 

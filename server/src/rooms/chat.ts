@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import type { ChatMessage } from '@onstage/protocol';
+import { ForbiddenError, InvalidInputError, NotFoundError, RateLimitError } from '../errors.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+export type ChatOptions = {
+  maxLength: number;
+  historySize: number;
+  /** Messages a person may send at once, and refilled per second. */
+  burst: number;
+  perSecond: number;
+  /** The same text from the same person within this window is refused. */
+  duplicateWindowMs: number;
+  now?: () => number;
+};
+
+export type ChatAuthor = { participantId: string; identity: string; displayName: string };
+
+/**
+ * A room's chat (弹幕): limits, rate limits and duplicate suppression per identity (so reconnecting
+ * resets nothing), a bounded history for newcomers, deletions and bans. Pure: no sockets.
+ */
+export class Chat {
+  readonly #options: ChatOptions;
+  readonly #now: () => number;
+  readonly #history: ChatMessage[] = [];
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #recent = new Map<string, { text: string; at: number }[]>();
+  readonly #banned = new Set<string>();
+
+  constructor(options: ChatOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  history(): ChatMessage[] {
+    return [...this.#history];
+  }
+
+  isBanned(identity: string): boolean {
+    return this.#banned.has(identity);
+  }
+
+  post(author: ChatAuthor, rawText: string): ChatMessage {
+    if (this.#banned.has(author.identity)) throw new ForbiddenError('you are banned from this room', 'BANNED');
+    const text = rawText.trim();
+    if (text.length === 0) throw new InvalidInputError('INVALID_PAYLOAD', 'empty message');
+    if (text.length > this.#options.maxLength) {
+      throw new InvalidInputError('INVALID_PAYLOAD', `messages are at most ${this.#options.maxLength} characters`);
+    }
+    const now = this.#now();
+    const key = normalise(text);
+    const recent = (this.#recent.get(author.identity) ?? []).filter((r) => now - r.at < this.#options.duplicateWindowMs);
+    if (recent.some((r) => r.text === key)) {
+      throw new RateLimitError('DUPLICATE_MESSAGE', 'you just sent the same message');
+    }
+    let bucket = this.#buckets.get(author.identity);
+    if (!bucket) this.#buckets.set(author.identity, (bucket = new TokenBucket(this.#options.burst, this.#options.perSecond, now)));
+    if (!bucket.take(now)) throw new RateLimitError('RATE_LIMITED', 'slow down: too many messages');
+    recent.push({ text: key, at: now });
+    this.#recent.set(author.identity, recent);
+
+    const message: ChatMessage = {
+      messageId: randomUUID(),
+      participantId: author.participantId,
+      displayName: author.displayName,
+      text,
+      sentAt: now,
+    };
+    this.#history.push(message);
+    if (this.#history.length > this.#options.historySize) this.#history.shift();
+    return message;
+  }
+
+  delete(messageId: string): void {
+    const i = this.#history.findIndex((m) => m.messageId === messageId);
+    if (i < 0) throw new NotFoundError('MESSAGE_NOT_FOUND', 'no such message in the recent history');
+    this.#history.splice(i, 1);
+  }
+
+  /** Bans an identity for the life of the room and removes its messages from the history. */
+  ban(identity: string, participantIds: string[]): void {
+    this.#banned.add(identity);
+    for (let i = this.#history.length - 1; i >= 0; i--) {
+      if (participantIds.includes(this.#history[i]!.participantId)) this.#history.splice(i, 1);
+    }
+  }
+}
+
+/** Case, spacing and repeated punctuation do not make a message new. */
+function normalise(text: string): string {
+  return text.toLowerCase().replace(/\s+/g, ' ').replace(/([!?.])\1+/g, '$1');
+}
