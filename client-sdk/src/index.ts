@@ -1,3 +1,12 @@
 export { OnstageClient, type OnstageClientOptions, type OnstageEvents, type TrackStats } from './onstage-client.ts';
-export { OnstageRequestError } from './signalling-channel.ts';
-export type { ErrorCode, RoomId, ShowEndReason } from '@onstage/protocol';
+export { OnstageRequestError, type TokenSource } from './signalling-channel.ts';
+export { fetchDevToken } from './dev-token.ts';
+export type {
+  ChatMessage,
+  ErrorCode,
+  ParticipantInfo,
+  Quality,
+  RoomId,
+  ShowEndReason,
+  StageState,
+} from '@onstage/protocol';

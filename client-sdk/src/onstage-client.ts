@@ -1,14 +1,28 @@
 import { Device, type types } from 'mediasoup-client';
-import type { ProducerInfo, RoomId, ShowEndReason, TransportOptions } from '@onstage/protocol';
-import { OnstageRequestError, SignallingChannel } from './signalling-channel.ts';
+import type {
+  ChatMessage,
+  MediaKind,
+  ParticipantInfo,
+  ProducerInfo,
+  Quality,
+  RequestBody,
+  ResponseData,
+  Role,
+  RoomId,
+  ShowEndReason,
+  StageState,
+  TransportOptions,
+} from '@onstage/protocol';
+import { OnstageRequestError, SignallingChannel, type TokenSource } from './signalling-channel.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
 export type OnstageClientOptions = {
+  /** The access token for the room, or a function that fetches one (called once per goLive/watch). */
+  token: TokenSource;
   /** Server origin; defaults to the page's own origin. */
   url?: string;
   /** How long to wait for any one request (ms). Default 10000. */
   requestTimeoutMs?: number;
-  displayName?: string;
 };
 
 export type OnstageEvents = {
@@ -16,9 +30,28 @@ export type OnstageEvents = {
   live: [];
   /** (viewer) The show ended: every received track has been removed. */
   ended: [reason: ShowEndReason];
-  trackadded: [track: MediaStreamTrack];
-  trackremoved: [track: MediaStreamTrack];
-  /** The connection to the server is gone; call goLive/watch again to continue. */
+  /** The host's connection dropped; the show ends at `until` (server ms) unless they return. */
+  hostaway: [until: number];
+  hostback: [];
+  /** A track from a stage member arrived; `stream` is that member's MediaStream. */
+  trackadded: [track: MediaStreamTrack, participantId: string, stream: MediaStream];
+  trackremoved: [track: MediaStreamTrack, participantId: string];
+  /** The stage changed: seats, requests, invitations. */
+  stage: [stage: StageState];
+  /** This client got a seat on stage: call `publish(stream)` to be seen and heard. */
+  onstage: [];
+  /** This client is no longer on stage (left, removed, or the show ended); its tracks stopped going out. */
+  offstage: [];
+  /** (host) Who is in the room. */
+  participants: [participants: ParticipantInfo[]];
+  chat: [message: ChatMessage];
+  chatdeleted: [messageId: string];
+  activespeaker: [participantId: string | null];
+  /** The connection dropped; the client is trying to resume. */
+  reconnecting: [];
+  /** Resumed after a drop (same participant, same stage seat when within the grace period). */
+  reconnected: [resumed: boolean];
+  /** The connection is gone for good (banned, replaced by another tab, or the server refused it). */
   disconnected: [reason: string];
   /** Something failed in the background (e.g. receiving a track); the session goes on. */
   error: [error: Error];
@@ -26,7 +59,8 @@ export type OnstageEvents = {
 
 /** Receive-side numbers of one track, from WebRTC stats. */
 export type TrackStats = {
-  kind: 'audio' | 'video';
+  participantId: string;
+  kind: MediaKind;
   bytesReceived: number;
   packetsReceived: number;
   packetsLost: number;
@@ -35,109 +69,138 @@ export type TrackStats = {
   frameHeight?: number;
 };
 
-type Received = { consumer: types.Consumer; producerId: string };
+type Received = { consumer: types.Consumer; info: ProducerInfo };
+type Body<N extends Parameters<SignallingChannel['request']>[0]> = RequestBody<N>;
+
+// Three simulcast layers: viewers get the one that fits their bandwidth (or their preference).
+const SIMULCAST: types.RtpEncodingParameters[] = [
+  { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
 
 /**
- * One person's connection to an Onstage room: `goLive` as the host, or `watch` as a viewer.
- * One client is one participant; create another client for another room.
+ * One person's connection to an Onstage room: `goLive` as the host, or `watch` as a viewer (who
+ * may be brought on stage and then `publish`). One client is one participant. It survives network
+ * drops: it reconnects by itself and resumes the same participant within the server's grace period.
  */
 export class OnstageClient extends TypedEmitter<OnstageEvents> {
   readonly #url: string;
   readonly #timeoutMs: number;
-  readonly #displayName: string | undefined;
+  readonly #token: TokenSource;
   #channel: SignallingChannel | undefined;
+  #room: { id: RoomId; role: Role } | undefined;
   #device: Device | undefined;
   #sendTransport: types.Transport | undefined;
   #recvTransport: Promise<types.Transport> | undefined;
+  /** Tracks this client sends whenever it is on stage (survives reconnects). */
+  #outgoing: MediaStreamTrack[] = [];
   readonly #producers = new Map<string, types.Producer>();
   readonly #received = new Map<string, Received>();
-  #stream = new MediaStream();
+  readonly #streams = new Map<string, MediaStream>();
+  readonly #showStream = new MediaStream();
   #participantId: string | undefined;
+  #stage: StageState | undefined;
+  #quality: Quality = 'auto';
 
-  constructor(options: OnstageClientOptions = {}) {
+  constructor(options: OnstageClientOptions) {
     super();
     this.#url = options.url ?? globalThis.location.origin;
     this.#timeoutMs = options.requestTimeoutMs ?? 10_000;
-    this.#displayName = options.displayName;
+    this.#token = options.token;
   }
 
   get participantId(): string | undefined {
     return this.#participantId;
   }
 
-  /** Joins `roomId` as its host and sends every track of `stream` to the room. */
-  async goLive(roomId: RoomId, stream: MediaStream): Promise<void> {
-    const channel = this.#open();
-    const joined = await channel.request('join', { roomId, role: 'host', ...this.#nameField() });
-    this.#participantId = joined.participantId;
-    const device = await this.#loadDevice(joined.routerRtpCapabilities);
-    const options = await channel.request('createTransport', { direction: 'send' });
-    const transport = device.createSendTransport(toTransportOptions(options));
-    this.#wireConnect(channel, transport);
-    transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
-      channel
-        .request('produce', {
-          transportId: transport.id,
-          kind,
-          rtpParameters: rtpParameters as Parameters<typeof channel.request<'produce'>>[1]['rtpParameters'],
-        })
-        .then(({ producerId }) => callback({ id: producerId }), errback);
-    });
-    this.#sendTransport = transport;
-    for (const track of stream.getTracks()) await this.addTrack(track);
+  get stage(): StageState | undefined {
+    return this.#stage;
   }
 
-  /** (host) Sends one more track, e.g. a microphone added after going live. */
-  async addTrack(track: MediaStreamTrack): Promise<void> {
-    if (!this.#sendTransport) throw new Error('goLive() first');
-    const producer = await this.#sendTransport.produce({ track, stopTracks: false });
-    this.#producers.set(producer.id, producer);
+  get onStage(): boolean {
+    return this.#stage?.seats.some((s) => s.participantId === this.#participantId) ?? false;
+  }
+
+  /** A stage member's MediaStream (as received), if any of their tracks arrived. */
+  streamOf(participantId: string): MediaStream | undefined {
+    return this.#streams.get(participantId);
+  }
+
+  /** Joins `roomId` as its host and sends every track of `stream`. */
+  async goLive(roomId: RoomId, stream: MediaStream): Promise<void> {
+    await this.#enter(roomId, 'host');
+    await this.publish(stream);
   }
 
   /**
-   * Joins `roomId` as a viewer. Resolves with a MediaStream that receives the show's tracks as the
-   * host sends them (now, or later if the host is not live yet); attach it to a <video> element.
+   * Joins `roomId` as a viewer. Resolves with a MediaStream of the host's tracks, now or when the
+   * host goes live; co-hosts' tracks come with `trackadded` (and `streamOf`).
    */
   async watch(roomId: RoomId): Promise<MediaStream> {
-    const channel = this.#open();
-    channel.on('showStarted', () => this.emit('live'));
-    channel.on('producerAdded', (info) => void this.#receiveSafely(channel, info));
-    channel.on('producerClosed', ({ producerId }) => {
-      for (const [id, r] of this.#received) if (r.producerId === producerId) this.#unreceive(id);
-    });
-    channel.on('consumerClosed', ({ consumerId }) => this.#unreceive(consumerId));
-    channel.on('showEnded', ({ reason }) => {
-      for (const id of [...this.#received.keys()]) this.#unreceive(id);
-      this.emit('ended', reason);
-    });
-
-    const joined = await channel.request('join', { roomId, role: 'viewer', ...this.#nameField() });
-    this.#participantId = joined.participantId;
-    const device = await this.#loadDevice(joined.routerRtpCapabilities);
-    this.#recvTransport = channel.request('createTransport', { direction: 'recv' }).then((options) => {
-      const transport = device.createRecvTransport(toTransportOptions(options));
-      this.#wireConnect(channel, transport);
-      return transport;
-    });
-    await this.#recvTransport;
-    if (joined.live) this.emit('live');
-    await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info)));
-    return this.#stream;
+    await this.#enter(roomId, 'viewer');
+    return this.#showStream;
   }
 
-  /** Receive-side stats of every track being watched. */
+  /** Sends these tracks while on stage (the host always is; a viewer once seated). */
+  async publish(stream: MediaStream): Promise<void> {
+    for (const track of stream.getTracks()) if (!this.#outgoing.includes(track)) this.#outgoing.push(track);
+    await this.#produceOutgoing();
+  }
+
+  /** (host or co-host) Sends one more track, e.g. a microphone added after going live. */
+  async addTrack(track: MediaStreamTrack): Promise<void> {
+    await this.publish(new MediaStream([track]));
+  }
+
+  // Stage ---------------------------------------------------------------------------------------
+
+  /** (viewer) Ask the host to come on stage. */
+  requestStage = () => this.#act('requestStage', {});
+  cancelStageRequest = () => this.#act('cancelStageRequest', {});
+  /** (viewer) Answer the host's invitation. */
+  respond = (accept: boolean) => this.#act('answerInvite', { accept });
+  /** (co-host) Step down; your tracks stop going out. */
+  leaveStage = () => this.#act('leaveStage', {});
+  /** (host) Invite a viewer on stage. */
+  inviteToStage = (participantId: string) => this.#act('inviteToStage', { participantId });
+  /** (host) Answer a viewer's request. */
+  answerRequest = (participantId: string, accept: boolean) => this.#act('answerStageRequest', { participantId, accept });
+  /** (host) End a co-host's turn. */
+  removeFromStage = (participantId: string) => this.#act('removeFromStage', { participantId });
+  /** (host) Mute or unmute a stage member's audio or video for everyone. */
+  mute = (participantId: string, kind: MediaKind, muted = true) => this.#act('mute', { participantId, kind, muted });
+
+  // Chat ----------------------------------------------------------------------------------------
+
+  async sendChat(text: string): Promise<string> {
+    return (await this.#request('sendChat', { text })).messageId;
+  }
+  /** (host) */
+  deleteChat = (messageId: string) => this.#act('deleteChat', { messageId });
+  /** (host) Remove a participant and keep their identity out for the life of the room. */
+  ban = (participantId: string) => this.#act('ban', { participantId });
+
+  /** Caps the received video quality; 'auto' follows bandwidth. Kept across reconnects. */
+  async setPreferredQuality(quality: Quality): Promise<void> {
+    this.#quality = quality;
+    await this.#act('setPreferredQuality', { quality });
+  }
+
+  /** Receive-side stats of every track being received. */
   async getReceiveStats(): Promise<TrackStats[]> {
     const out: TrackStats[] = [];
-    for (const { consumer } of this.#received.values()) {
+    for (const { consumer, info } of this.#received.values()) {
       const report = await consumer.getStats();
       report.forEach((s: Record<string, unknown>) => {
         if (s['type'] !== 'inbound-rtp') return;
         out.push({
-          kind: consumer.kind as 'audio' | 'video',
+          participantId: info.participantId,
+          kind: info.kind,
           bytesReceived: Number(s['bytesReceived'] ?? 0),
           packetsReceived: Number(s['packetsReceived'] ?? 0),
           packetsLost: Number(s['packetsLost'] ?? 0),
-          ...(consumer.kind === 'video'
+          ...(info.kind === 'video'
             ? {
                 framesDecoded: Number(s['framesDecoded'] ?? 0),
                 frameWidth: Number(s['frameWidth'] ?? 0),
@@ -154,8 +217,146 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   async leave(): Promise<void> {
     const channel = this.#channel;
     this.#channel = undefined;
+    this.#room = undefined;
     if (channel?.connected) await channel.request('leave', {}).catch(() => undefined);
     channel?.close();
+    await this.#resetMedia();
+    this.#outgoing = [];
+    this.#participantId = undefined;
+    this.#stage = undefined;
+  }
+
+  // Internals -----------------------------------------------------------------------------------
+
+  async #enter(roomId: RoomId, role: Role): Promise<void> {
+    if (this.#channel) throw new Error('this client is already in a room; call leave() first');
+    const channel = new SignallingChannel(this.#url, this.#token, this.#timeoutMs);
+    this.#channel = channel;
+    this.#room = { id: roomId, role };
+    this.#listen(channel);
+    try {
+      await channel.connected;
+      await this.#join(channel);
+    } catch (err) {
+      await this.leave();
+      throw err;
+    }
+  }
+
+  #listen(channel: SignallingChannel): void {
+    const mine = () => this.#channel === channel;
+    channel.on('showStarted', () => mine() && this.emit('live'));
+    channel.on('producerAdded', (info) => mine() && void this.#receiveSafely(channel, info));
+    channel.on('producerClosed', ({ producerId }) => {
+      for (const [id, r] of this.#received) if (r.info.producerId === producerId) this.#unreceive(id);
+    });
+    channel.on('consumerClosed', ({ consumerId }) => this.#unreceive(consumerId));
+    channel.on('showEnded', ({ reason }) => {
+      if (!mine()) return;
+      for (const id of [...this.#received.keys()]) this.#unreceive(id);
+      this.emit('ended', reason);
+    });
+    channel.on('hostAway', ({ until }) => mine() && this.emit('hostaway', until));
+    channel.on('hostBack', () => mine() && this.emit('hostback'));
+    channel.on('stageChanged', (stage) => mine() && this.#onStage(stage));
+    channel.on('participantsChanged', ({ participants }) => mine() && this.emit('participants', participants));
+    channel.on('chatMessage', (m) => mine() && this.emit('chat', m));
+    channel.on('chatDeleted', ({ messageId }) => mine() && this.emit('chatdeleted', messageId));
+    channel.on('activeSpeaker', ({ participantId }) => mine() && this.emit('activespeaker', participantId));
+    channel.on('removed', ({ reason }) => {
+      if (!mine()) return;
+      this.#channel = undefined;
+      channel.close();
+      void this.#resetMedia();
+      this.emit('disconnected', reason);
+    });
+    channel.onConnectionChange((state) => {
+      if (!mine()) return;
+      if (state === 'lost') {
+        this.emit('reconnecting');
+        return;
+      }
+      // Back: the server resumes the same participant if we are inside its grace period.
+      this.#join(channel).then(
+        (resumed) => this.emit('reconnected', resumed),
+        (err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
+      );
+    });
+  }
+
+  /** Joins (or resumes) and builds all media from scratch; returns whether it resumed. */
+  async #join(channel: SignallingChannel): Promise<boolean> {
+    const room = this.#room;
+    if (!room) return false;
+    const joined = await channel.request('join', { roomId: room.id, role: room.role });
+    await this.#resetMedia();
+    this.#participantId = joined.participantId;
+    if (!this.#device) {
+      const device = await Device.factory();
+      await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
+      this.#device = device;
+    }
+    const device = this.#device;
+    this.#recvTransport = channel.request('createTransport', { direction: 'recv' }).then((options) => {
+      const transport = device.createRecvTransport(toTransportOptions(options));
+      this.#wireConnect(channel, transport);
+      return transport;
+    });
+    await this.#recvTransport;
+    if (this.#quality !== 'auto') await channel.request('setPreferredQuality', { quality: this.#quality });
+    this.#onStage(joined.stage);
+    if (joined.participants.length > 0) this.emit('participants', joined.participants);
+    for (const m of joined.chat) this.emit('chat', m);
+    if (joined.live) this.emit('live');
+    if (joined.hostAwayUntil !== undefined) this.emit('hostaway', joined.hostAwayUntil);
+    await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info)));
+    await this.#produceOutgoing();
+    return joined.resumed;
+  }
+
+  #onStage(stage: StageState): void {
+    const wasOn = this.onStage;
+    this.#stage = stage;
+    this.emit('stage', stage);
+    if (this.onStage === wasOn || this.#room?.role === 'host') return;
+    if (this.onStage) {
+      this.emit('onstage');
+      void this.#produceOutgoing().catch((err: unknown) => this.emit('error', err as Error));
+    } else {
+      // The server closed our producers; drop our side of them.
+      for (const p of this.#producers.values()) p.close();
+      this.#producers.clear();
+      this.emit('offstage');
+    }
+  }
+
+  /** Sends every outgoing track not yet sent, if this client is on stage. */
+  async #produceOutgoing(): Promise<void> {
+    const channel = this.#channel;
+    if (!channel || !this.#device || !this.onStage) return;
+    if (!this.#sendTransport) {
+      const options = await channel.request('createTransport', { direction: 'send' });
+      const transport = this.#device.createSendTransport(toTransportOptions(options));
+      this.#wireConnect(channel, transport);
+      transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+        channel
+          .request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as Body<'produce'>['rtpParameters'] })
+          .then(({ producerId }) => callback({ id: producerId }), errback);
+      });
+      this.#sendTransport = transport;
+    }
+    for (const track of this.#outgoing) {
+      if (this.#producers.has(track.id) || track.readyState === 'ended') continue;
+      const producer = await this.#sendTransport.produce({
+        track,
+        stopTracks: false,
+        ...(track.kind === 'video' ? { encodings: SIMULCAST, codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
+      });
+      this.#producers.set(track.id, producer);
+    }
+  }
+
+  async #resetMedia(): Promise<void> {
     for (const id of [...this.#received.keys()]) this.#unreceive(id);
     for (const p of this.#producers.values()) p.close();
     this.#producers.clear();
@@ -164,31 +365,15 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     const recv = this.#recvTransport;
     this.#recvTransport = undefined;
     (await recv?.catch(() => undefined))?.close();
-    this.#participantId = undefined;
-    this.#stream = new MediaStream();
   }
 
-  #open(): SignallingChannel {
-    if (this.#channel) throw new Error('this client is already in a room; call leave() first');
-    const channel = new SignallingChannel(this.#url, this.#timeoutMs);
-    channel.onDisconnect((reason) => {
-      if (this.#channel === channel) this.emit('disconnected', reason);
-    });
-    this.#channel = channel;
-    return channel;
+  async #request<N extends Parameters<SignallingChannel['request']>[0]>(name: N, body: Body<N>): Promise<ResponseData<N>> {
+    if (!this.#channel) throw new Error('not in a room');
+    return this.#channel.request(name, body);
   }
 
-  #nameField(): { displayName?: string } {
-    return this.#displayName ? { displayName: this.#displayName } : {};
-  }
-
-  async #loadDevice(routerRtpCapabilities: unknown): Promise<Device> {
-    if (!this.#device) {
-      const device = await Device.factory();
-      await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
-      this.#device = device;
-    }
-    return this.#device;
+  async #act<N extends Parameters<SignallingChannel['request']>[0]>(name: N, body: Body<N>): Promise<void> {
+    await this.#request(name, body);
   }
 
   #wireConnect(channel: SignallingChannel, transport: types.Transport): void {
@@ -214,24 +399,29 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   }
 
   async #receive(channel: SignallingChannel, info: ProducerInfo): Promise<void> {
-    const transport = await this.#recvTransport;
+    const recv = this.#recvTransport;
+    const transport = await recv;
     const device = this.#device;
     if (!transport || !device || this.#channel !== channel) return;
-    for (const r of this.#received.values()) if (r.producerId === info.producerId) return;
+    for (const r of this.#received.values()) if (r.info.producerId === info.producerId) return;
     const answer = await channel.request('consume', {
       transportId: transport.id,
       producerId: info.producerId,
-      rtpCapabilities: device.rtpCapabilities as Parameters<typeof channel.request<'consume'>>[1]['rtpCapabilities'],
+      rtpCapabilities: device.rtpCapabilities as Body<'consume'>['rtpCapabilities'],
     });
+    if (this.#recvTransport !== recv) return; // media was rebuilt meanwhile
     const consumer = await transport.consume({
       id: answer.consumerId,
       producerId: answer.producerId,
       kind: answer.kind,
       rtpParameters: answer.rtpParameters as types.RtpParameters,
     });
-    this.#received.set(consumer.id, { consumer, producerId: info.producerId });
-    this.#stream.addTrack(consumer.track);
-    this.emit('trackadded', consumer.track);
+    this.#received.set(consumer.id, { consumer, info });
+    let stream = this.#streams.get(info.participantId);
+    if (!stream) this.#streams.set(info.participantId, (stream = new MediaStream()));
+    stream.addTrack(consumer.track);
+    if (info.role === 'host') this.#showStream.addTrack(consumer.track);
+    this.emit('trackadded', consumer.track, info.participantId, stream);
     await channel.request('resumeConsumer', { consumerId: consumer.id });
   }
 
@@ -240,8 +430,11 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     if (!r) return;
     this.#received.delete(consumerId);
     r.consumer.close();
-    this.#stream.removeTrack(r.consumer.track);
-    this.emit('trackremoved', r.consumer.track);
+    const stream = this.#streams.get(r.info.participantId);
+    stream?.removeTrack(r.consumer.track);
+    if (stream?.getTracks().length === 0) this.#streams.delete(r.info.participantId);
+    this.#showStream.removeTrack(r.consumer.track);
+    this.emit('trackremoved', r.consumer.track, r.info.participantId);
   }
 }
 

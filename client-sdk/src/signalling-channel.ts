@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
+  ErrorBody,
   ErrorCode,
   RequestBody,
   RequestName,
@@ -9,31 +10,62 @@ import type {
   ServerEventName,
 } from '@onstage/protocol';
 
-/** A request the server refused (code from the protocol) or that never got an answer. */
+/** An access token, or a function that fetches one. */
+export type TokenSource = string | (() => Promise<string>);
+
+/** The server refused a request or the connection (code from the protocol), or did not answer. */
 export class OnstageRequestError extends Error {
   override name = 'OnstageRequestError';
-  readonly code: ErrorCode | 'TIMEOUT';
-  readonly request: RequestName;
+  readonly code: ErrorCode | 'TIMEOUT' | 'CONNECTION_FAILED';
+  readonly request: RequestName | 'connect';
 
-  constructor(request: RequestName, code: ErrorCode | 'TIMEOUT', message: string) {
+  constructor(request: RequestName | 'connect', code: OnstageRequestError['code'], message: string) {
     super(`${request}: ${code}: ${message}`);
     this.code = code;
     this.request = request;
   }
 }
 
-/** Typed requests and events over one socket.io connection. */
+/** 'lost': the connection dropped and socket.io is retrying; 'back': it reconnected. */
+export type ConnectionChange = 'lost' | 'back';
+
+/**
+ * Typed requests and events over one socket.io connection, which reconnects by itself with the
+ * same token after a drop.
+ */
 export class SignallingChannel {
   readonly #socket: Socket;
   readonly #timeoutMs: number;
+  readonly connected: Promise<void>;
+  #closed = false;
 
-  constructor(url: string, timeoutMs: number) {
+  constructor(url: string, token: TokenSource, timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
-    this.#socket = io(url, { transports: ['websocket'], reconnection: false });
-  }
-
-  get connected(): boolean {
-    return this.#socket.connected;
+    let cached: Promise<string> | undefined;
+    const getToken = () => (cached ??= typeof token === 'string' ? Promise.resolve(token) : token());
+    this.#socket = io(url, {
+      transports: ['websocket'],
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 2000,
+      auth: (cb) => {
+        getToken().then(
+          (t) => cb({ token: t }),
+          () => cb({ token: '' }),
+        );
+      },
+    });
+    this.connected = new Promise((resolve, reject) => {
+      this.#socket.once('connect', () => resolve());
+      this.#socket.once('connect_error', (err: Error & { data?: ErrorBody }) => {
+        if (this.#socket.connected) return;
+        reject(
+          err.data
+            ? new OnstageRequestError('connect', err.data.code, err.data.message)
+            : new OnstageRequestError('connect', 'CONNECTION_FAILED', err.message),
+        );
+      });
+    });
+    this.connected.catch(() => this.close());
   }
 
   async request<N extends RequestName>(name: N, body: RequestBody<N>): Promise<ResponseData<N>> {
@@ -52,12 +84,23 @@ export class SignallingChannel {
     this.#socket.on(name as string, listener as (body: unknown) => void);
   }
 
-  onDisconnect(listener: (reason: string) => void): void {
-    this.#socket.on('disconnect', listener);
-    this.#socket.on('connect_error', (err) => listener(err.message));
+  /** Tells about drops and returns after the first connection. */
+  onConnectionChange(listener: (change: ConnectionChange) => void): void {
+    let wasConnected = false;
+    this.#socket.on('connect', () => {
+      if (wasConnected) listener('back');
+      wasConnected = true;
+    });
+    this.#socket.on('disconnect', (reason) => {
+      if (this.#closed || !wasConnected) return;
+      listener('lost');
+      // The server dropping us is not retried by socket.io itself; a network drop is.
+      if (reason === 'io server disconnect') this.#socket.connect();
+    });
   }
 
   close(): void {
+    this.#closed = true;
     this.#socket.disconnect();
   }
 }

@@ -3,3 +3,5 @@ export * from './events.ts';
 export * from './media.ts';
 export * from './requests.ts';
 export * from './token.ts';
+export * from './ids.ts';
+export * from './room-state.ts';

@@ -1,24 +1,28 @@
 import { z } from 'zod';
 import type { ErrorBody } from './errors.ts';
+import { ChatMessage, ParticipantInfo, StageState } from './room-state.ts';
 import { DtlsParameters, MediaKind, RtpCapabilities, RtpParameters, TransportOptions } from './media.ts';
 
 /** Largest request body the server accepts (serialized JSON). Bigger ones get PAYLOAD_TOO_LARGE. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
 
-export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'room ids are 1-64 characters of A-Z a-z 0-9 _ -');
-export type RoomId = z.infer<typeof RoomId>;
-
-export const Role = z.enum(['host', 'viewer']);
-export type Role = z.infer<typeof Role>;
+export { Role, RoomId } from './ids.ts';
+import { Role, RoomId } from './ids.ts';
 
 const Id = z.string().min(1).max(128);
 
 export const ProducerInfo = z.object({
   producerId: z.string(),
   participantId: z.string(),
+  /** 'host' for the host's media, 'viewer' for a co-host's (a viewer on stage). */
+  role: Role,
   kind: MediaKind,
+  paused: z.boolean(),
 });
 export type ProducerInfo = z.infer<typeof ProducerInfo>;
+
+export const Quality = z.enum(['low', 'medium', 'high', 'auto']);
+export type Quality = z.infer<typeof Quality>;
 
 const Empty = z.strictObject({});
 
@@ -28,17 +32,22 @@ const Empty = z.strictObject({});
  */
 export const requests = {
   join: {
-    request: z.strictObject({
-      roomId: RoomId,
-      role: Role,
-      displayName: z.string().min(1).max(64).optional(),
-    }),
+    /** Room and role must match the access token the connection was opened with. */
+    request: z.strictObject({ roomId: RoomId, role: Role }),
     response: z.object({
       participantId: z.string(),
       role: Role,
+      /** True when this is the same participant coming back within the grace period. */
+      resumed: z.boolean(),
       routerRtpCapabilities: RtpCapabilities,
       live: z.boolean(),
+      /** The host dropped and has until this time (server ms) to come back. */
+      hostAwayUntil: z.number().optional(),
       producers: z.array(ProducerInfo),
+      stage: StageState,
+      chat: z.array(ChatMessage),
+      /** (host only) everyone in the room. */
+      participants: z.array(ParticipantInfo),
     }),
   },
   createTransport: {
@@ -74,6 +83,30 @@ export const requests = {
     request: Empty,
     response: Empty,
   },
+
+  // The stage (co-hosting). Viewers ask and answer invitations; the host invites, answers, removes, mutes.
+  requestStage: { request: Empty, response: Empty },
+  cancelStageRequest: { request: Empty, response: Empty },
+  answerInvite: { request: z.strictObject({ accept: z.boolean() }), response: Empty },
+  leaveStage: { request: Empty, response: Empty },
+  inviteToStage: { request: z.strictObject({ participantId: Id }), response: Empty },
+  answerStageRequest: { request: z.strictObject({ participantId: Id, accept: z.boolean() }), response: Empty },
+  removeFromStage: { request: z.strictObject({ participantId: Id }), response: Empty },
+  mute: {
+    request: z.strictObject({ participantId: Id, kind: MediaKind, muted: z.boolean() }),
+    response: Empty,
+  },
+
+  // Chat (弹幕) and moderation.
+  sendChat: {
+    request: z.strictObject({ text: z.string().max(2000) }),
+    response: z.object({ messageId: z.string() }),
+  },
+  deleteChat: { request: z.strictObject({ messageId: Id }), response: Empty },
+  ban: { request: z.strictObject({ participantId: Id }), response: Empty },
+
+  /** Caps the video quality this client receives (the server still lowers it when bandwidth is short). */
+  setPreferredQuality: { request: z.strictObject({ quality: Quality }), response: Empty },
 } as const;
 
 export type RequestName = keyof typeof requests;

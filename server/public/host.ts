@@ -1,25 +1,88 @@
-import { OnstageClient } from '@onstage/client-sdk';
-import { byId, errorText, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
+import { OnstageClient, type ParticipantInfo, type StageState } from '@onstage/client-sdk';
+import { mountChat } from './chat-panel.ts';
+import { byId, devTokenFor, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
+import { StageGrid } from './stage-grid.ts';
 
 const room = roomFromPath();
-const preview = byId<HTMLVideoElement>('preview');
 const goLiveButton = byId<HTMLButtonElement>('go-live');
 const stopButton = byId<HTMLButtonElement>('stop');
+const unmute = byId<HTMLButtonElement>('unmute');
 const watchLink = byId<HTMLAnchorElement>('watch-link');
 byId('room').textContent = room;
 watchLink.href = watchLink.textContent = `${location.origin}/watch/${encodeURIComponent(room)}`;
 
-let client: OnstageClient | undefined;
+const client = newClient();
+const grid = new StageGrid(byId('grid'), client);
+let live = false;
 let stream: MediaStream | undefined;
 
 /** For tests and the devtools console. */
-const debug = { room, get client() { return client; }, get live() { return client !== undefined; } };
-Object.assign(globalThis, { onstage: debug });
+Object.assign(globalThis, { onstage: { room, get client() { return client; }, get live() { return live; } } });
 
-function showLive(live: boolean): void {
-  setBadge(live ? 'LIVE' : 'OFFLINE', live);
-  goLiveButton.hidden = live;
-  stopButton.hidden = !live;
+function newClient(): OnstageClient {
+  const c = new OnstageClient({ token: () => devTokenFor(room, 'host') });
+  c.on('stage', renderStage);
+  c.on('participants', renderAudience);
+  c.on('reconnecting', () => setStatus('Connection lost; reconnecting…', true));
+  c.on('reconnected', (resumed) => setStatus(resumed ? 'Reconnected: you are still live.' : 'Reconnected as a new show.'));
+  c.on('disconnected', (reason) => {
+    showLive(false);
+    setStatus(`Disconnected from the server (${reason}).`, true);
+  });
+  c.on('error', (err) => setStatus(errorText(err), true));
+  mountChat(byId('chat'), c, true);
+  return c;
+}
+
+function showLive(on: boolean): void {
+  live = on;
+  setBadge(on ? 'LIVE' : 'OFFLINE', on);
+  goLiveButton.hidden = on;
+  stopButton.hidden = !on;
+}
+
+function renderStage(stage: StageState): void {
+  byId('seats').textContent = `${stage.seats.length}/${stage.maxSize}`;
+  renderList(
+    byId('stage-list'),
+    stage.seats.map((s) => ({
+      label: `${s.displayName}${s.role === 'host' ? ' (you)' : ''}`,
+      actions:
+        s.role === 'host'
+          ? []
+          : [
+              [s.muted.audio ? 'unmute mic' : 'mute mic', () => client.mute(s.participantId, 'audio', !s.muted.audio)],
+              [s.muted.video ? 'show cam' : 'hide cam', () => client.mute(s.participantId, 'video', !s.muted.video)],
+              ['remove', () => client.removeFromStage(s.participantId)],
+            ],
+    })),
+    'nobody',
+  );
+  renderList(
+    byId('requests'),
+    stage.requests.map((r) => ({
+      label: r.displayName,
+      actions: [
+        ['accept', () => client.answerRequest(r.participantId, true)],
+        ['decline', () => client.answerRequest(r.participantId, false)],
+      ],
+    })),
+    'none',
+  );
+}
+
+function renderAudience(participants: ParticipantInfo[]): void {
+  const invited = new Set(client.stage?.invites.map((i) => i.participantId));
+  renderList(
+    byId('audience'),
+    participants
+      .filter((p) => p.role === 'viewer')
+      .map((p) => ({
+        label: `${p.displayName}${p.onStage ? ' · on stage' : ''}${p.away ? ' · reconnecting' : ''}${invited.has(p.participantId) ? ' · invited' : ''}`,
+        actions: p.onStage ? [] : [['invite', () => client.inviteToStage(p.participantId)]],
+      })),
+    'nobody yet',
+  );
 }
 
 async function startCamera(): Promise<void> {
@@ -28,7 +91,7 @@ async function startCamera(): Promise<void> {
       video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
       audio: true,
     });
-    preview.srcObject = stream;
+    grid.showLocal(stream, 'You');
     setOverlay(undefined);
     goLiveButton.disabled = false;
     setStatus('Camera ready. Press “Go live” to start the show.');
@@ -42,19 +105,11 @@ goLiveButton.addEventListener('click', async () => {
   if (!stream) return;
   goLiveButton.disabled = true;
   setStatus('Going live…');
-  const c = new OnstageClient();
-  c.on('disconnected', (reason) => {
-    client = undefined;
-    showLive(false);
-    setStatus(`Disconnected from the server (${reason}).`, true);
-  });
   try {
-    await c.goLive(room, stream);
-    client = c;
+    await client.goLive(room, stream);
     showLive(true);
     setStatus('You are live.');
   } catch (err) {
-    await c.leave();
     setStatus(`Could not go live: ${errorText(err)}`, true);
   } finally {
     goLiveButton.disabled = false;
@@ -62,11 +117,17 @@ goLiveButton.addEventListener('click', async () => {
 });
 
 stopButton.addEventListener('click', async () => {
-  const c = client;
-  client = undefined;
   showLive(false);
-  await c?.leave();
+  // Leaving removes every received track (and so the co-host tiles); the camera preview stays.
+  await client.leave();
+  byId('chat').querySelector('ol')!.replaceChildren();
   setStatus('The show has ended.');
+});
+
+unmute.addEventListener('click', () => {
+  const on = unmute.textContent === 'Hear co-hosts';
+  grid.setMuted(!on);
+  unmute.textContent = on ? 'Mute co-hosts' : 'Hear co-hosts';
 });
 
 void startCamera();

@@ -1,12 +1,20 @@
-import { OnstageClient, type ShowEndReason } from '@onstage/client-sdk';
-import { byId, errorText, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
+import { OnstageClient, type Quality, type ShowEndReason, type StageState } from '@onstage/client-sdk';
+import { mountChat } from './chat-panel.ts';
+import { byId, devTokenFor, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
+import { StageGrid } from './stage-grid.ts';
 
 const room = roomFromPath();
-const video = byId<HTMLVideoElement>('show');
 const unmute = byId<HTMLButtonElement>('unmute');
+const requestButton = byId<HTMLButtonElement>('request-stage');
+const leaveButton = byId<HTMLButtonElement>('leave-stage');
+const invite = byId('invite');
 byId('room').textContent = room;
 
-const client = new OnstageClient();
+const client = new OnstageClient({ token: () => devTokenFor(room, 'viewer') });
+const grid = new StageGrid(byId('grid'), client);
+mountChat(byId('chat'), client, false);
+let camera: MediaStream | undefined;
+
 /** For tests and the devtools console. firstFrameMs: page start to the first decoded frame. */
 const debug: { room: string; client: OnstageClient; firstFrameMs: number | undefined; ended: ShowEndReason | undefined } = {
   room,
@@ -18,15 +26,10 @@ Object.assign(globalThis, { onstage: debug });
 
 const ENDED_TEXT: Record<ShowEndReason, string> = {
   host_left: 'The show has ended.',
+  host_timeout: 'The host did not come back; the show has ended.',
   media_failure: 'The show was interrupted by a server problem.',
   server_shutdown: 'The server is restarting.',
 };
-
-function waitForFirstFrame(): void {
-  video.requestVideoFrameCallback(() => {
-    debug.firstFrameMs ??= performance.now();
-  });
-}
 
 client.on('live', () => {
   debug.ended = undefined;
@@ -34,10 +37,10 @@ client.on('live', () => {
   setOverlay(undefined);
   setStatus('');
 });
-client.on('trackadded', () => {
-  // Re-attach so the element picks up tracks added after playback started.
-  video.srcObject = video.srcObject;
-  void video.play().catch(() => undefined);
+client.on('trackadded', (track) => {
+  if (track.kind !== 'video' || debug.firstFrameMs !== undefined) return;
+  const video = byId('grid').querySelector('video');
+  video?.requestVideoFrameCallback(() => (debug.firstFrameMs ??= performance.now()));
 });
 client.on('ended', (reason) => {
   debug.ended = reason;
@@ -45,25 +48,72 @@ client.on('ended', (reason) => {
   setOverlay(ENDED_TEXT[reason]);
   setStatus('Stay on this page: the show resumes here if the host comes back.');
 });
+client.on('hostaway', () => setStatus('The host is reconnecting…'));
+client.on('hostback', () => setStatus(''));
+client.on('reconnecting', () => setStatus('Connection lost; reconnecting…', true));
+client.on('reconnected', () => setStatus(''));
 client.on('disconnected', (reason) => {
   setBadge('OFFLINE', false);
-  setOverlay('Disconnected');
-  setStatus(`Lost the connection to the server (${reason}). Reload to reconnect.`, true);
+  setOverlay(reason === 'banned' ? 'You were removed from this room' : 'Disconnected');
+  setStatus(`Disconnected (${reason}).`, true);
+});
+client.on('error', (err) => setStatus(`Problem receiving the show: ${errorText(err)}`, true));
+client.on('stage', renderStage);
+client.on('onstage', async () => {
+  setStatus('You are on stage.');
+  try {
+    camera ??= await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
+    grid.showLocal(camera, 'You');
+    await client.publish(camera);
+  } catch (err) {
+    setStatus(`Cannot use your camera: ${errorText(err)}`, true);
+  }
+});
+client.on('offstage', () => {
+  grid.remove('local');
+  setStatus('You left the stage.');
 });
 
-client.on('error', (err) => setStatus(`Problem receiving the show: ${errorText(err)}`, true));
+function renderStage(stage: StageState): void {
+  const me = client.participantId;
+  const onStage = client.onStage;
+  const requested = stage.requests.some((r) => r.participantId === me);
+  invite.hidden = !stage.invites.some((i) => i.participantId === me);
+  requestButton.hidden = onStage;
+  requestButton.textContent = requested ? 'Cancel my request' : 'Request to join the stage';
+  leaveButton.hidden = !onStage;
+  renderList(
+    byId('stage-list'),
+    stage.seats.map((s) => ({ label: `${s.displayName}${s.role === 'host' ? ' (host)' : ''}${s.participantId === me ? ' (you)' : ''}`, actions: [] })),
+    'nobody yet',
+  );
+}
 
+const run = (action: () => Promise<void>) => () => void action().catch((err: unknown) => setStatus(errorText(err), true));
+requestButton.addEventListener(
+  'click',
+  run(async () => {
+    const requested = client.stage?.requests.some((r) => r.participantId === client.participantId);
+    await (requested ? client.cancelStageRequest() : client.requestStage());
+    if (!requested) setStatus('Request sent; waiting for the host.');
+  }),
+);
+leaveButton.addEventListener('click', run(() => client.leaveStage()));
+byId('accept-invite').addEventListener('click', run(() => client.respond(true)));
+byId('decline-invite').addEventListener('click', run(() => client.respond(false)));
+byId<HTMLSelectElement>('quality').addEventListener('change', (e) =>
+  run(() => client.setPreferredQuality((e.target as HTMLSelectElement).value as Quality))(),
+);
 unmute.addEventListener('click', () => {
-  video.muted = !video.muted;
-  unmute.textContent = video.muted ? 'Unmute' : 'Mute';
+  const on = unmute.textContent === 'Unmute';
+  grid.setMuted(!on);
+  unmute.textContent = on ? 'Mute' : 'Unmute';
 });
 
 try {
   setStatus('Connecting…');
-  const stream = await client.watch(room);
-  video.srcObject = stream;
-  waitForFirstFrame();
-  if (stream.getTracks().length === 0) {
+  const show = await client.watch(room);
+  if (show.getTracks().length === 0) {
     setBadge('WAITING', false);
     setOverlay('Waiting for the host to go live…');
     setStatus('');

@@ -10,6 +10,7 @@ import { createHttpHandler } from './http/http-handler.ts';
 import { WorkerPool } from './media/worker-pool.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
 import { SignallingSession } from './signalling/session.ts';
+import { socketAuth } from './auth/socket-auth.ts';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -42,11 +43,17 @@ export class OnstageServer {
       ),
       loadDemoAssets(),
     ]);
-    const rooms = new RoomRegistry(pool, logger.child({ component: 'rooms' }));
+    const rooms = new RoomRegistry(pool, config.room, logger.child({ component: 'rooms' }));
     const http = createServer();
     // Leave headroom above the request limit so oversized requests get PAYLOAD_TOO_LARGE, not a
     // dropped connection.
-    const io = new SocketServer(http, { maxHttpBufferSize: 4 * MAX_REQUEST_BYTES, serveClient: false });
+    const io = new SocketServer(http, {
+      maxHttpBufferSize: 4 * MAX_REQUEST_BYTES,
+      serveClient: false,
+      pingInterval: config.heartbeat.intervalMs,
+      pingTimeout: config.heartbeat.timeoutMs,
+    });
+    io.use(socketAuth(config.auth.secret));
     const metrics = new Metrics({
       rooms: () => rooms.roomCount,
       participants: () => rooms.participantCount,
@@ -61,6 +68,7 @@ export class OnstageServer {
         assets,
         metrics,
         logger: logger.child({ component: 'http' }),
+        devTokenSecret: config.auth.devTokens ? config.auth.secret : undefined,
         notReadyReason: () => server.#notReadyReason(),
       }),
     );
@@ -80,6 +88,11 @@ export class OnstageServer {
     });
     logger.info({ url: server.url, workers: pool.size, announcedAddress: config.rtc.announcedAddress }, 'Onstage is up');
     return server;
+  }
+
+  /** The socket.io server, for operators' tooling and fault-injection tests. */
+  get io(): SocketServer {
+    return this.#io;
   }
 
   get url(): string {

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);
+const Ms = z.coerce.number().int().min(0).max(24 * 3600 * 1000);
+const Count = (max: number) => z.coerce.number().int().min(1).max(max);
+const Bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const Ip = z.string().refine((s) => isIP(s) !== 0, 'must be an IPv4 or IPv6 address');
 
 /** Environment variables the server reads (see .env.example). Unknown variables are ignored. */
@@ -15,6 +19,18 @@ const EnvSchema = z.object({
   WORKERS: z.coerce.number().int().min(1).max(128).default(os.availableParallelism()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
+  TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  DEV_TOKENS: Bool.optional(),
+  GRACE_MS: Ms.default(30_000),
+  HEARTBEAT_INTERVAL_MS: Ms.default(10_000),
+  HEARTBEAT_TIMEOUT_MS: Ms.default(5_000),
+  STAGE_MAX_SIZE: Count(16).default(4),
+  STAGE_INVITE_TTL_MS: Ms.default(30_000),
+  CHAT_MAX_LENGTH: Count(2000).default(300),
+  CHAT_HISTORY: Count(1000).default(50),
+  CHAT_BURST: Count(100).default(5),
+  CHAT_PER_SECOND: z.coerce.number().positive().max(100).default(1),
+  CHAT_DUPLICATE_WINDOW_MS: Ms.default(10_000),
 });
 
 export type Config = {
@@ -28,6 +44,24 @@ export type Config = {
   workers: number;
   workerBin: string | undefined;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  auth: {
+    secret: string;
+    /** True when no TOKEN_SECRET was set and a random one was made for this run. */
+    secretGenerated: boolean;
+    /** Serve POST /api/dev/token, which signs any token: for development only. */
+    devTokens: boolean;
+  };
+  /** A dead client is noticed within intervalMs + timeoutMs. */
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  room: RoomPolicy;
+};
+
+/** The rules every room runs by. */
+export type RoomPolicy = {
+  /** How long a dropped participant (the host included) keeps their place. */
+  graceMs: number;
+  stage: { maxSize: number; ttlMs: number };
+  chat: { maxLength: number; historySize: number; burst: number; perSecond: number; duplicateWindowMs: number };
 };
 
 export class ConfigError extends Error {
@@ -60,5 +94,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: e.WORKERS,
     workerBin: e.MEDIASOUP_WORKER_BIN,
     logLevel: e.LOG_LEVEL,
+    auth: {
+      secret: e.TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
+      secretGenerated: e.TOKEN_SECRET === undefined,
+      devTokens: e.DEV_TOKENS ?? e.TOKEN_SECRET === undefined,
+    },
+    heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, timeoutMs: e.HEARTBEAT_TIMEOUT_MS },
+    room: {
+      graceMs: e.GRACE_MS,
+      stage: { maxSize: e.STAGE_MAX_SIZE, ttlMs: e.STAGE_INVITE_TTL_MS },
+      chat: {
+        maxLength: e.CHAT_MAX_LENGTH,
+        historySize: e.CHAT_HISTORY,
+        burst: e.CHAT_BURST,
+        perSecond: e.CHAT_PER_SECOND,
+        duplicateWindowMs: e.CHAT_DUPLICATE_WINDOW_MS,
+      },
+    },
   };
 }

@@ -19,6 +19,12 @@ try {
   logger.fatal({ err }, 'cannot start');
   process.exit(1);
 }
+if (config.auth.secretGenerated) {
+  logger.warn(
+    { tokenSecret: config.auth.secret },
+    'development mode: no TOKEN_SECRET set, so this run signs tokens with this random secret and serves POST /api/dev/token',
+  );
+}
 logger.info(`host a show at ${server.url}/host/demo and watch it at ${server.url}/watch/demo`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

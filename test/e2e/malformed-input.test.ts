@@ -31,7 +31,7 @@ const CAPS = { codecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000
 
 /** A body of the right shape for every request, with ids that exist nowhere. */
 const VALID_SHAPE: { [N in RequestName]: Record<string, unknown> } = {
-  join: { roomId: 'another-room', role: 'viewer' },
+  join: { roomId: ROOM, role: 'viewer' },
   createTransport: { direction: 'recv' },
   connectTransport: { transportId: FAKE_ID, dtlsParameters: DTLS },
   produce: { transportId: FAKE_ID, kind: 'video', rtpParameters: RTP },
@@ -39,11 +39,23 @@ const VALID_SHAPE: { [N in RequestName]: Record<string, unknown> } = {
   consume: { transportId: FAKE_ID, producerId: FAKE_ID, rtpCapabilities: CAPS },
   resumeConsumer: { consumerId: FAKE_ID },
   leave: {},
+  requestStage: {},
+  cancelStageRequest: {},
+  answerInvite: { accept: true },
+  leaveStage: {},
+  inviteToStage: { participantId: FAKE_ID },
+  answerStageRequest: { participantId: FAKE_ID, accept: true },
+  removeFromStage: { participantId: FAKE_ID },
+  mute: { participantId: FAKE_ID, kind: 'audio', muted: true },
+  sendChat: { text: 'hello' },
+  deleteChat: { messageId: FAKE_ID },
+  ban: { participantId: FAKE_ID },
+  setPreferredQuality: { quality: 'low' },
 };
 const NAMES = Object.keys(requests) as RequestName[];
 
 test('malformed, oversized, unknown and out-of-order requests get error codes; the show goes on', { timeout: 120_000 }, async () => {
-  const bad = await RawClient.connect(server.url);
+  const bad = await RawClient.connect(server.url, { room: ROOM, role: 'viewer' });
   const seen = new Map<string, string>();
   const expect = async (label: string, code: string, event: string, ...args: unknown[]) => {
     const got = await bad.code(event, ...args);
@@ -61,7 +73,7 @@ test('malformed, oversized, unknown and out-of-order requests get error codes; t
     for (const body of [42, 'text', null, [], true]) {
       await expect(`${name} body ${JSON.stringify(body)}`, 'INVALID_PAYLOAD', name, body);
     }
-    if (name !== 'leave') await expect(`${name} missing fields`, 'INVALID_PAYLOAD', name, {});
+    if (!requests[name].request.safeParse({}).success) await expect(`${name} missing fields`, 'INVALID_PAYLOAD', name, {});
     await expect(`${name} unknown field`, 'INVALID_PAYLOAD', name, { ...VALID_SHAPE[name], admin: true });
     await expect(`${name} no argument`, 'INVALID_PAYLOAD', name);
     await expect(`${name} two arguments`, 'INVALID_PAYLOAD', name, VALID_SHAPE[name], VALID_SHAPE[name]);
@@ -99,23 +111,42 @@ test('malformed, oversized, unknown and out-of-order requests get error codes; t
   });
   await expect('resume unknown consumer', 'CONSUMER_NOT_FOUND', 'resumeConsumer', VALID_SHAPE.resumeConsumer);
   await expect('close unknown producer', 'PRODUCER_NOT_FOUND', 'closeProducer', VALID_SHAPE.closeProducer);
+  for (const hostOnly of ['inviteToStage', 'answerStageRequest', 'removeFromStage', 'mute', 'deleteChat', 'ban'] as const) {
+    await expect(`viewer ${hostOnly}`, 'FORBIDDEN', hostOnly, VALID_SHAPE[hostOnly]);
+  }
+  await expect('answer an invitation nobody sent', 'INVITE_NOT_FOUND', 'answerInvite', { accept: true });
+  await expect('cancel a request never made', 'REQUEST_NOT_FOUND', 'cancelStageRequest', {});
+  await expect('leave a stage one is not on', 'NOT_ON_STAGE', 'leaveStage', {});
   await bad.ok('connectTransport', { transportId, dtlsParameters: DTLS });
   await expect('connect twice', 'ALREADY_CONNECTED', 'connectTransport', { transportId, dtlsParameters: DTLS });
 
   // A second host for a live room is refused; a host's nonsense codec is refused.
-  const intruder = await RawClient.connect(server.url);
+  const intruder = await RawClient.connect(server.url, { room: ROOM, role: 'host' });
   assert.equal(await intruder.code('join', { roomId: ROOM, role: 'host' }), 'HOST_ALREADY_PRESENT');
-  await intruder.ok('join', { roomId: 'other-show', role: 'host' });
-  const send = await intruder.ok<{ transportId: string }>('createTransport', { direction: 'send' });
+  intruder.close();
+  const other = await RawClient.connect(server.url, { room: 'other-show', role: 'host' });
+  await other.ok('join', { roomId: 'other-show', role: 'host' });
+  const hostExpect = async (label: string, want: string, event: string, body: unknown) => {
+    seen.set(label, await other.code(event, body));
+    assert.equal(seen.get(label), want, label);
+  };
+  await hostExpect('invite unknown participant', 'PARTICIPANT_NOT_FOUND', 'inviteToStage', VALID_SHAPE.inviteToStage);
+  await hostExpect('answer unknown request', 'REQUEST_NOT_FOUND', 'answerStageRequest', VALID_SHAPE.answerStageRequest);
+  await hostExpect('remove someone not on stage', 'NOT_ON_STAGE', 'removeFromStage', VALID_SHAPE.removeFromStage);
+  await hostExpect('mute unknown participant', 'PARTICIPANT_NOT_FOUND', 'mute', VALID_SHAPE.mute);
+  await hostExpect('delete unknown message', 'MESSAGE_NOT_FOUND', 'deleteChat', VALID_SHAPE.deleteChat);
+  await hostExpect('ban unknown participant', 'PARTICIPANT_NOT_FOUND', 'ban', VALID_SHAPE.ban);
+  await hostExpect('host requests the stage', 'FORBIDDEN', 'requestStage', {});
+  const send = await other.ok<{ transportId: string }>('createTransport', { direction: 'send' });
   assert.equal(
-    await intruder.code('produce', {
+    await other.code('produce', {
       transportId: send.transportId,
       kind: 'video',
       rtpParameters: { codecs: [{ mimeType: 'video/NOPE', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc: 1 }] },
     }),
     'INVALID_PAYLOAD',
   );
-  intruder.close();
+  other.close();
   bad.close();
 
   // The real viewer of the show kept receiving through all of this.

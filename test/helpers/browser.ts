@@ -46,21 +46,40 @@ export async function goLive(page: Page): Promise<void> {
   });
 }
 
-export type ViewerMedia = { videoFrames: number; audioBytes: number; videoBytes: number; width: number };
+export type ParticipantMedia = { framesDecoded: number; audioBytes: number; width: number };
+export type ViewerMedia = {
+  /** Frames the page's first <video> element has shown (0 before any). */
+  videoFrames: number;
+  audioBytes: number;
+  videoBytes: number;
+  width: number;
+  /** Decoded frames and audio bytes per stage member, from getStats. */
+  byParticipant: Record<string, ParticipantMedia>;
+};
 
 /** What a watch page has received so far: decoded frames from the <video> element, bytes from getStats. */
 export async function viewerMedia(page: Page): Promise<ViewerMedia> {
   return page.evaluate(async () => {
-    type Stats = { kind: string; bytesReceived: number; frameWidth?: number }[];
+    type Stats = { participantId: string; kind: string; bytesReceived: number; framesDecoded?: number; frameWidth?: number }[];
     const g = globalThis as unknown as { onstage: { client: { getReceiveStats(): Promise<Stats> } } };
     const stats = await g.onstage.client.getReceiveStats();
-    const video = document.querySelector('video') as HTMLVideoElement;
+    const video = document.querySelector('.tile:not([data-participant="local"]) video') as HTMLVideoElement | null;
     const sum = (kind: string) => stats.filter((s) => s.kind === kind).reduce((n, s) => n + s.bytesReceived, 0);
+    const byParticipant: Record<string, { framesDecoded: number; audioBytes: number; width: number }> = {};
+    for (const s of stats) {
+      const p = (byParticipant[s.participantId] ??= { framesDecoded: 0, audioBytes: 0, width: 0 });
+      if (s.kind === 'audio') p.audioBytes += s.bytesReceived;
+      else {
+        p.framesDecoded += s.framesDecoded ?? 0;
+        p.width = Math.max(p.width, s.frameWidth ?? 0);
+      }
+    }
     return {
-      videoFrames: video.getVideoPlaybackQuality().totalVideoFrames,
+      videoFrames: video?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
       audioBytes: sum('audio'),
       videoBytes: sum('video'),
       width: stats.find((s) => s.kind === 'video')?.frameWidth ?? 0,
+      byParticipant,
     };
   });
 }

@@ -2,6 +2,9 @@ import { OnstageServer } from '../../server/src/app.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { createRootLogger } from '../../server/src/logger.ts';
 
+/** The token secret of every test server. */
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
+
 /** A real Onstage node on loopback with OS-chosen ports; logs only warnings unless LOG_LEVEL says more. */
 export async function startServer(env: Record<string, string> = {}): Promise<OnstageServer> {
   const config = loadConfig({
@@ -10,6 +13,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ons
     RTC_PORT: '0',
     WORKERS: '1',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    TOKEN_SECRET: TEST_SECRET,
+    DEV_TOKENS: 'true',
     ...env,
   });
   return OnstageServer.start(config, createRootLogger(config.logLevel));

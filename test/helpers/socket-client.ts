@@ -1,5 +1,25 @@
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, ErrorCode, RequestName } from '@onstage/protocol';
+import type { Ack, ErrorCode, RequestName, Role } from '@onstage/protocol';
+import { signToken } from '../../server/src/auth/tokens.ts';
+import { TEST_SECRET } from './server.ts';
+
+export type TokenSpec = { room: string; role: Role; sub?: string; name?: string; expiresInS?: number; secret?: string };
+
+/** A token signed like a real backend would (with the test server's secret unless told otherwise). */
+export function testToken(spec: TokenSpec): string {
+  const now = Math.floor(Date.now() / 1000);
+  return signToken(
+    {
+      room: spec.room,
+      role: spec.role,
+      sub: spec.sub ?? `user-${Math.random().toString(36).slice(2)}`,
+      ...(spec.name ? { name: spec.name } : {}),
+      exp: now + (spec.expiresInS ?? 3600),
+      iat: now,
+    },
+    spec.secret ?? TEST_SECRET,
+  );
+}
 
 /** A raw signalling client for tests: sends anything, returns the server's ack as is. */
 export class RawClient {
@@ -9,13 +29,29 @@ export class RawClient {
     this.socket = socket;
   }
 
-  static async connect(url: string): Promise<RawClient> {
-    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  /** Connects with a token for `spec` (or this exact token string); rejects with the server's refusal. */
+  static async connect(url: string, spec: TokenSpec | string): Promise<RawClient> {
+    const token = typeof spec === 'string' ? spec : testToken(spec);
+    const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
-      socket.once('connect_error', reject);
+      socket.once('connect_error', (err: Error & { data?: { code: string } }) => {
+        socket.close();
+        reject(Object.assign(new Error(err.message), { code: err.data?.code }));
+      });
     });
     return new RawClient(socket);
+  }
+
+  /** Resolves with the next `event` body this client receives. */
+  next<T = Record<string, unknown>>(event: string, timeoutMs = 5000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+      this.socket.once(event, (body: T) => {
+        clearTimeout(timer);
+        resolve(body);
+      });
+    });
   }
 
   /** Emits `event` with exactly these arguments plus an ack callback. */

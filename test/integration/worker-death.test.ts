@@ -36,7 +36,7 @@ const metric = async (name: string) => {
 };
 
 test('a dead mediasoup worker ends its rooms cleanly, is counted, and is replaced', { timeout: 30_000 }, async () => {
-  const viewer = await RawClient.connect(server.url);
+  const viewer = await RawClient.connect(server.url, { room: 'doomed', role: 'viewer' });
   await viewer.ok('join', { roomId: 'doomed', role: 'viewer' });
   await viewer.ok('createTransport', { direction: 'recv' });
   const ended = new Promise<{ reason: string }>((resolve) => viewer.socket.once('showEnded', resolve));

@@ -4,11 +4,14 @@ import { InvalidInputError, NotFoundError, OnstageError, toErrorBody } from '../
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Asset } from './demo-assets.ts';
+import { issueDevToken } from './dev-tokens.ts';
 
 export type HttpDeps = {
   assets: Map<string, Asset>;
   metrics: Metrics;
   logger: Logger;
+  /** Set when development tokens are served (POST /api/dev/token). */
+  devTokenSecret: string | undefined;
   /** Why the node cannot take new rooms right now, or undefined when it can. */
   notReadyReason(): string | undefined;
 };
@@ -37,6 +40,10 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
 
 async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply> {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/api/dev/token' && deps.devTokenSecret) {
+    if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST a JSON body');
+    return json(200, await issueDevToken(req, deps.devTokenSecret));
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     throw new InvalidInputError('METHOD_NOT_ALLOWED', `${req.method} is not supported here`);
   }

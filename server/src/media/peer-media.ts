@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { errors, type types } from 'mediasoup';
-import type { DtlsParameters, MediaKind, RtpCapabilities, RtpParameters, TransportOptions } from '@onstage/protocol';
+import type { DtlsParameters, MediaKind, Quality, RtpCapabilities, RtpParameters, TransportOptions } from '@onstage/protocol';
 import { InvalidInputError, MediaError, NotFoundError, OnstageError, StateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -14,8 +14,12 @@ export type PeerMediaContext = {
   registerProducer(producer: types.Producer): void;
 };
 
+/** Simulcast layer per preferred quality; 'auto' allows the best, mediasoup lowers it to fit bandwidth. */
+const SPATIAL_LAYER: Record<Quality, number> = { low: 0, medium: 1, high: 2, auto: 2 };
+
 type PeerMediaEvents = {
   producerClosed: [producerId: string];
+  producerPaused: [producerId: string, paused: boolean];
   /** A consumer was closed from the server side (its producer or transport went away). */
   consumerClosed: [consumerId: string];
 };
@@ -36,6 +40,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
   readonly #transports = new Map<string, PeerTransport>();
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
+  #quality: Quality = 'auto';
   #closed = false;
 
   constructor(ctx: PeerMediaContext, logger: Logger) {
@@ -110,6 +115,31 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     return { producerId: producer.id };
   }
 
+  /** Stops sending everything (e.g. a co-host leaving the stage); the transport stays for next time. */
+  closeProducers(): void {
+    for (const producer of [...this.#producers.values()]) producer.close();
+  }
+
+  /** Pauses or resumes this peer's producers of one kind (muting); their consumers follow. */
+  async setPaused(kind: MediaKind, paused: boolean): Promise<void> {
+    for (const producer of this.#producers.values()) {
+      if (producer.kind !== kind || producer.paused === paused) continue;
+      await mediaCall(() => (paused ? producer.pause() : producer.resume()));
+      this.emit('producerPaused', producer.id, paused);
+    }
+  }
+
+  /** Caps the simulcast layer of every video this peer receives, now and later. */
+  async setPreferredQuality(quality: Quality): Promise<void> {
+    this.#quality = quality;
+    for (const consumer of this.#consumers.values()) await this.#applyQuality(consumer);
+  }
+
+  async #applyQuality(consumer: types.Consumer): Promise<void> {
+    if (consumer.type !== 'simulcast' && consumer.type !== 'svc') return;
+    await mediaCall(() => consumer.setPreferredLayers({ spatialLayer: SPATIAL_LAYER[this.#quality] }));
+  }
+
   closeProducer(producerId: string): void {
     const producer = this.#producers.get(producerId);
     if (!producer) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} of this participant`);
@@ -149,6 +179,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     };
     consumer.on('producerclose', closedByServer);
     consumer.on('transportclose', closedByServer);
+    await this.#applyQuality(consumer);
     return {
       consumerId: consumer.id,
       producerId,

@@ -9,6 +9,8 @@ import type { MediaWorker, WorkerPool } from './worker-pool.ts';
 type RoomRouterEvents = {
   /** The router's worker died; every transport, producer and consumer of the room is gone. */
   failed: [];
+  /** The loudest audio producer among those observed. */
+  dominantSpeaker: [producerId: string];
 };
 
 /** The media side of one room: its router, and the producers peers may consume. */
@@ -17,12 +19,15 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
   readonly #worker: MediaWorker;
   readonly #logger: Logger;
   readonly #producers = new Map<string, types.Producer>();
+  readonly #speakers: types.ActiveSpeakerObserver;
 
-  private constructor(router: types.Router, worker: MediaWorker, logger: Logger) {
+  private constructor(router: types.Router, speakers: types.ActiveSpeakerObserver, worker: MediaWorker, logger: Logger) {
     super();
     this.#router = router;
+    this.#speakers = speakers;
     this.#worker = worker;
     this.#logger = logger;
+    speakers.on('dominantspeaker', ({ producer }) => this.emit('dominantSpeaker', producer.id));
     router.on('workerclose', () => {
       this.#logger.error('router lost its worker');
       this.emit('failed');
@@ -32,7 +37,13 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
   static async create(pool: WorkerPool, logger: Logger): Promise<RoomRouter> {
     const worker = pool.pick();
     const router = await worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
-    return new RoomRouter(router, worker, logger.child({ worker: worker.index }));
+    try {
+      const speakers = await router.createActiveSpeakerObserver({ interval: 500 });
+      return new RoomRouter(router, speakers, worker, logger.child({ worker: worker.index }));
+    } catch (err) {
+      router.close();
+      throw err;
+    }
   }
 
   get rtpCapabilities(): RtpCapabilities {
@@ -41,6 +52,15 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
 
   get closed(): boolean {
     return this.#router.closed;
+  }
+
+  /** Adds an audio producer to active-speaker detection (stage members only). */
+  async observeSpeaker(producerId: string): Promise<void> {
+    const producer = this.#producers.get(producerId);
+    if (producer?.kind !== 'audio') return;
+    await this.#speakers.addProducer({ producerId }).catch((err: unknown) => {
+      this.#logger.warn({ err, producerId }, 'cannot observe speaker');
+    });
   }
 
   createPeer(peerLogger: Logger): PeerMedia {

@@ -1,3 +1,4 @@
+import type { RoomPolicy } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { RoomRouter } from '../media/room-router.ts';
 import type { WorkerPool } from '../media/worker-pool.ts';
@@ -6,12 +7,14 @@ import { Room } from './room.ts';
 /** Owns every room of this node: creates a room on first join, forgets it when it closes. */
 export class RoomRegistry {
   readonly #pool: WorkerPool;
+  readonly #policy: RoomPolicy;
   readonly #logger: Logger;
   readonly #rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
 
-  constructor(pool: WorkerPool, logger: Logger) {
+  constructor(pool: WorkerPool, policy: RoomPolicy, logger: Logger) {
     this.#pool = pool;
+    this.#policy = policy;
     this.#logger = logger;
   }
 
@@ -48,7 +51,7 @@ export class RoomRegistry {
   async #create(id: string): Promise<Room> {
     const logger = this.#logger.child({ room: id });
     const router = await RoomRouter.create(this.#pool, logger);
-    const room = new Room(id, router, logger);
+    const room = new Room(id, router, this.#policy, logger);
     this.#rooms.set(id, room);
     room.once('closed', () => {
       if (this.#rooms.get(id) === room) this.#rooms.delete(id);

@@ -1,37 +1,77 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { MediaKind, ProducerInfo, Role, RtpCapabilities, RtpParameters, ShowEndReason } from '@onstage/protocol';
-import { ForbiddenError, StateError, UnavailableError } from '../errors.ts';
+import type {
+  ChatMessage,
+  MediaKind,
+  ParticipantInfo,
+  ProducerInfo,
+  Quality,
+  Role,
+  RtpCapabilities,
+  RtpParameters,
+  ShowEndReason,
+  StageState,
+} from '@onstage/protocol';
+import type { RoomPolicy } from '../config.ts';
+import { ForbiddenError, NotFoundError, StateError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { RoomRouter } from '../media/room-router.ts';
 import type { Direction } from '../media/peer-media.ts';
-import { Participant, type Notify } from './participant.ts';
+import type { RoomRouter } from '../media/room-router.ts';
+import { Chat } from './chat.ts';
+import { Participant, type Connection } from './participant.ts';
+import { Stage, type UnseatReason } from './stage.ts';
 
 /**
  * The room's life:
- *   waiting ── host joins ──▶ live ── host leaves ──▶ waiting
- *   any ── last participant leaves / media fails / server stops ──▶ closed (router released)
+ *   waiting ── host joins ──▶ live ── host leaves, or stays away past the grace period ──▶ waiting
+ *   live ── host's connection drops ──▶ live, host away (viewers see "host reconnecting")
+ *   any ── last participant gone / media fails / server stops ──▶ closed (router released)
+ * The stage (co-hosts) is in stage.ts; chat in chat.ts.
  */
 export type RoomState = 'waiting' | 'live' | 'closed';
 
 type RoomEvents = { closed: [] };
 
-/** A live show: one host, any number of viewers, and the rules of who may do what. */
+export type JoinInit = { identity: string; displayName: string; role: Role; connection: Connection };
+
+/** A live show: the host, co-hosts on stage, viewers, chat, and the rules of who may do what. */
 export class Room extends EventEmitter<RoomEvents> {
   readonly id: string;
   readonly #router: RoomRouter;
+  readonly #policy: RoomPolicy;
   readonly #logger: Logger;
   readonly #participants = new Map<string, Participant>();
+  readonly #byIdentity = new Map<string, Participant>();
   readonly #producers = new Map<string, ProducerInfo>();
+  readonly #awayTimers = new Map<string, NodeJS.Timeout>();
+  readonly #stage: Stage;
+  readonly #chat: Chat;
+  readonly #sweepTimer: NodeJS.Timeout;
   #host: Participant | undefined;
+  #hostAwayUntil: number | undefined;
   #closed = false;
 
-  constructor(id: string, router: RoomRouter, logger: Logger) {
+  constructor(id: string, router: RoomRouter, policy: RoomPolicy, logger: Logger) {
     super();
     this.id = id;
     this.#router = router;
+    this.#policy = policy;
     this.#logger = logger;
+    this.#stage = new Stage(policy.stage);
+    this.#chat = new Chat(policy.chat);
+    this.#stage.on('changed', () => {
+      const state = this.stageState();
+      for (const p of this.#participants.values()) p.notify('stageChanged', state);
+      this.#notifyHostOfParticipants();
+    });
+    this.#stage.on('unseated', (participantId, reason) => this.#onUnseated(participantId, reason));
+    // Requests and invitations expire even when nobody touches the stage.
+    this.#sweepTimer = setInterval(() => this.#stage.sweep(), 1000).unref();
     router.once('failed', () => this.close('media_failure'));
+    router.on('dominantSpeaker', (producerId) => {
+      const speaker = this.#producers.get(producerId)?.participantId ?? null;
+      for (const p of this.#participants.values()) p.notify('activeSpeaker', { participantId: speaker });
+    });
   }
 
   get state(): RoomState {
@@ -47,54 +87,196 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#router.rtpCapabilities;
   }
 
+  get hostAwayUntil(): number | undefined {
+    return this.#hostAwayUntil;
+  }
+
   producers(): ProducerInfo[] {
     return [...this.#producers.values()];
   }
 
-  join(init: { role: Role; displayName: string | undefined; notify: Notify }): Participant {
+  chatHistory(): ChatMessage[] {
+    return this.#chat.history();
+  }
+
+  stageState(): StageState {
+    const snap = this.#stage.snapshot();
+    const named = <T extends { participantId: string }>(x: T) => ({ ...x, displayName: this.#nameOf(x.participantId) });
+    return { maxSize: snap.maxSize, seats: snap.seats.map(named), requests: snap.requests.map(named), invites: snap.invites.map(named) };
+  }
+
+  participantList(): ParticipantInfo[] {
+    return [...this.#participants.values()].map((p) => ({
+      participantId: p.id,
+      displayName: p.displayName,
+      role: p.role,
+      onStage: this.#stage.isOnStage(p.id),
+      away: p.away,
+    }));
+  }
+
+  /** Joins a new participant, or resumes the one this identity already has here. */
+  join(init: JoinInit): { participant: Participant; resumed: boolean } {
     if (this.#closed) throw new UnavailableError('room is closed');
+    if (this.#chat.isBanned(init.identity)) throw new ForbiddenError('you are banned from this room', 'BANNED');
+    const existing = this.#byIdentity.get(init.identity);
+    if (existing) {
+      if (existing.role !== init.role) throw new StateError('ALREADY_JOINED', `you are already in this room as ${existing.role}`);
+      this.#resume(existing, init.connection);
+      return { participant: existing, resumed: true };
+    }
     if (init.role === 'host' && this.#host) throw new StateError('HOST_ALREADY_PRESENT', 'this room already has a host');
+
     const id = randomUUID();
     const log = this.#logger.child({ peer: id, role: init.role });
-    const media = this.#router.createPeer(log);
-    const participant = new Participant({ ...init, id, media });
-    media.on('producerClosed', (producerId) => {
-      if (this.#producers.delete(producerId)) this.#broadcast(participant, (p) => p.notify('producerClosed', { producerId }));
-    });
-    media.on('consumerClosed', (consumerId) => participant.notify('consumerClosed', { consumerId }));
-    this.#participants.set(participant.id, participant);
+    const participant = new Participant({ ...init, id, media: this.#createMedia(id, log) });
+    this.#participants.set(id, participant);
+    this.#byIdentity.set(init.identity, participant);
     if (participant.role === 'host') {
       this.#host = participant;
-      this.#broadcast(participant, (p) => p.notify('showStarted', { hostId: participant.id }));
+      this.#stage.setHost(id);
+      this.#broadcast(participant, (p) => p.notify('showStarted', { hostId: id }));
     }
+    this.#notifyHostOfParticipants();
     log.info({ participants: this.#participants.size }, 'joined');
-    return participant;
+    return { participant, resumed: false };
   }
 
-  async createTransport(participant: Participant, direction: Direction) {
-    if (direction === 'send') this.#assertMayPublish(participant);
-    return participant.media.createTransport(direction);
+  /** The participant's connection dropped: keep their place for the grace period. */
+  disconnect(participant: Participant, connection: Connection): void {
+    if (!participant.detach(connection)) return;
+    this.#logger.info({ peer: participant.id }, 'connection lost; waiting for a reconnect');
+    const timer = setTimeout(() => {
+      this.#awayTimers.delete(participant.id);
+      this.leave(participant, participant === this.#host ? 'host_timeout' : 'host_left');
+    }, this.#policy.graceMs).unref();
+    this.#awayTimers.set(participant.id, timer);
+    if (participant === this.#host) {
+      this.#hostAwayUntil = Date.now() + this.#policy.graceMs;
+      this.#broadcast(participant, (p) => p.notify('hostAway', { until: this.#hostAwayUntil! }));
+    }
+    this.#notifyHostOfParticipants();
   }
 
-  async produce(participant: Participant, transportId: string, kind: MediaKind, rtpParameters: RtpParameters) {
-    this.#assertMayPublish(participant);
-    const { producerId } = await participant.media.produce(transportId, kind, rtpParameters);
-    const info: ProducerInfo = { producerId, participantId: participant.id, kind };
-    this.#producers.set(producerId, info);
-    this.#broadcast(participant, (p) => p.notify('producerAdded', info));
-    return { producerId };
-  }
-
-  leave(participant: Participant): void {
+  /** The participant is gone for good. `reason` is what viewers are told if it was the host. */
+  leave(participant: Participant, reason: ShowEndReason = 'host_left'): void {
     if (!this.#participants.delete(participant.id)) return;
+    this.#byIdentity.delete(participant.identity);
+    clearTimeout(this.#awayTimers.get(participant.id));
+    this.#awayTimers.delete(participant.id);
     participant.markLeft();
     this.#logger.info({ peer: participant.id, participants: this.#participants.size }, 'left');
     if (participant === this.#host) {
       this.#host = undefined;
-      this.#broadcast(participant, (p) => p.notify('showEnded', { reason: 'host_left' }));
+      this.#hostAwayUntil = undefined;
+      this.#stage.setHost(undefined);
+      this.#stage.clear();
+      this.#broadcast(participant, (p) => p.notify('showEnded', { reason }));
+    } else {
+      this.#stage.forget(participant.id);
     }
     if (this.#participants.size === 0) this.#release('empty');
+    else this.#notifyHostOfParticipants();
   }
+
+  // Media ---------------------------------------------------------------------------------------
+
+  async createTransport(participant: Participant, direction: Direction) {
+    if (direction === 'send') this.#assertOnStage(participant);
+    return participant.media.createTransport(direction);
+  }
+
+  async produce(participant: Participant, transportId: string, kind: MediaKind, rtpParameters: RtpParameters) {
+    this.#assertOnStage(participant);
+    const media = participant.media;
+    const { producerId } = await media.produce(transportId, kind, rtpParameters);
+    // The stage may have changed while the worker was busy.
+    if (!this.#stage.isOnStage(participant.id) || media !== participant.media) {
+      media.closeProducer(producerId);
+      throw new ForbiddenError('you left the stage');
+    }
+    const muted = this.#stage.snapshot().seats.find((s) => s.participantId === participant.id)?.muted[kind] ?? false;
+    if (muted) await media.setPaused(kind, true);
+    const info: ProducerInfo = { producerId, participantId: participant.id, role: participant.role, kind, paused: muted };
+    this.#producers.set(producerId, info);
+    this.#broadcast(participant, (p) => p.notify('producerAdded', info));
+    await this.#router.observeSpeaker(producerId);
+    return { producerId };
+  }
+
+  async setPreferredQuality(participant: Participant, quality: Quality): Promise<void> {
+    await participant.media.setPreferredQuality(quality);
+  }
+
+  // Stage ---------------------------------------------------------------------------------------
+
+  requestStage(viewer: Participant): void {
+    this.#assertRole(viewer, 'viewer');
+    this.#stage.request(viewer.id);
+  }
+
+  cancelStageRequest(viewer: Participant): void {
+    this.#stage.cancelRequest(viewer.id);
+  }
+
+  answerInvite(viewer: Participant, accept: boolean): void {
+    this.#stage.answerInvite(viewer.id, accept);
+  }
+
+  leaveStage(cohost: Participant): void {
+    this.#stage.leave(cohost.id);
+  }
+
+  inviteToStage(host: Participant, participantId: string): void {
+    this.#assertRole(host, 'host');
+    this.#stage.invite(this.#find(participantId).id);
+  }
+
+  answerStageRequest(host: Participant, participantId: string, accept: boolean): void {
+    this.#assertRole(host, 'host');
+    this.#stage.answerRequest(participantId, accept);
+  }
+
+  removeFromStage(host: Participant, participantId: string): void {
+    this.#assertRole(host, 'host');
+    this.#stage.remove(participantId);
+  }
+
+  async mute(host: Participant, participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
+    this.#assertRole(host, 'host');
+    const target = this.#find(participantId);
+    this.#stage.setMuted(target.id, kind, muted);
+    await target.media.setPaused(kind, muted);
+  }
+
+  // Chat ----------------------------------------------------------------------------------------
+
+  sendChat(author: Participant, text: string): ChatMessage {
+    const message = this.#chat.post({ participantId: author.id, identity: author.identity, displayName: author.displayName }, text);
+    for (const p of this.#participants.values()) p.notify('chatMessage', message);
+    return message;
+  }
+
+  deleteChat(host: Participant, messageId: string): void {
+    this.#assertRole(host, 'host');
+    this.#chat.delete(messageId);
+    for (const p of this.#participants.values()) p.notify('chatDeleted', { messageId });
+  }
+
+  /** Bans the participant's identity for the life of the room and removes them now. */
+  ban(host: Participant, participantId: string): void {
+    this.#assertRole(host, 'host');
+    const target = this.#find(participantId);
+    if (target === host) throw new ForbiddenError('the host cannot ban themself');
+    const deleted = this.#chat.history().filter((m) => m.participantId === target.id);
+    this.#chat.ban(target.identity, [target.id]);
+    target.notify('removed', { reason: 'banned' });
+    this.leave(target);
+    target.disconnect();
+    for (const m of deleted) for (const p of this.#participants.values()) p.notify('chatDeleted', { messageId: m.messageId });
+  }
+
+  // Life ----------------------------------------------------------------------------------------
 
   /** Ends the show for everyone still here and closes the room. */
   close(reason: ShowEndReason): void {
@@ -108,7 +290,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #release(why: ShowEndReason | 'empty'): void {
     this.#closed = true;
+    clearInterval(this.#sweepTimer);
+    for (const t of this.#awayTimers.values()) clearTimeout(t);
+    this.#awayTimers.clear();
     this.#participants.clear();
+    this.#byIdentity.clear();
     this.#producers.clear();
     this.#host = undefined;
     this.#router.close();
@@ -116,8 +302,65 @@ export class Room extends EventEmitter<RoomEvents> {
     this.emit('closed');
   }
 
-  #assertMayPublish(participant: Participant): void {
-    if (participant.role !== 'host') throw new ForbiddenError('only the host may publish media in this room');
+  #resume(participant: Participant, connection: Connection): void {
+    clearTimeout(this.#awayTimers.get(participant.id));
+    this.#awayTimers.delete(participant.id);
+    const log = this.#logger.child({ peer: participant.id, role: participant.role });
+    participant.resume(connection, this.#createMedia(participant.id, log));
+    if (participant === this.#host && this.#hostAwayUntil !== undefined) {
+      this.#hostAwayUntil = undefined;
+      this.#broadcast(participant, (p) => p.notify('hostBack', {}));
+    }
+    this.#notifyHostOfParticipants();
+    log.info('resumed');
+  }
+
+  /** Fresh media for a participant, wired to tell the room (and the client) what it does. */
+  #createMedia(participantId: string, log: Logger) {
+    const media = this.#router.createPeer(log);
+    media.on('producerClosed', (producerId) => {
+      if (!this.#producers.delete(producerId)) return;
+      for (const p of this.#participants.values()) if (p.id !== participantId) p.notify('producerClosed', { producerId });
+    });
+    media.on('producerPaused', (producerId, paused) => {
+      const info = this.#producers.get(producerId);
+      if (!info) return;
+      info.paused = paused;
+      for (const p of this.#participants.values()) p.notify('producerPaused', { producerId, paused });
+    });
+    media.on('consumerClosed', (consumerId) => {
+      const p = this.#participants.get(participantId);
+      if (p?.media === media) p.notify('consumerClosed', { consumerId });
+    });
+    return media;
+  }
+
+  #onUnseated(participantId: string, reason: UnseatReason): void {
+    this.#logger.info({ peer: participantId, reason }, 'left the stage');
+    // Their media stops the moment they leave the stage.
+    this.#participants.get(participantId)?.media.closeProducers();
+  }
+
+  #notifyHostOfParticipants(): void {
+    this.#host?.notify('participantsChanged', { participants: this.participantList() });
+  }
+
+  #find(participantId: string): Participant {
+    const p = this.#participants.get(participantId);
+    if (!p) throw new NotFoundError('PARTICIPANT_NOT_FOUND', 'no such participant in this room');
+    return p;
+  }
+
+  #nameOf(participantId: string): string {
+    return this.#participants.get(participantId)?.displayName ?? 'unknown';
+  }
+
+  #assertRole(participant: Participant, role: Role): void {
+    if (participant.role !== role) throw new ForbiddenError(`only the ${role} may do this`);
+  }
+
+  #assertOnStage(participant: Participant): void {
+    if (!this.#stage.isOnStage(participant.id)) throw new ForbiddenError('only the host and co-hosts on stage may publish media');
   }
 
   #broadcast(except: Participant, send: (p: Participant) => void): void {

@@ -13,16 +13,28 @@ function joined(session: SignallingSession): { room: Room; participant: Particip
   return membership;
 }
 
+/** Runs a room call that answers with nothing. */
+async function act(session: SignallingSession, fn: (room: Room, me: Participant) => void | Promise<void>) {
+  const { room, participant } = joined(session);
+  await fn(room, participant);
+  return {};
+}
+
 /** One handler per request; the type makes a missing one a compile error. */
 export const requestHandlers: { [N in RequestName]: Handler<N> } = {
-  async join(session, { roomId, role, displayName }) {
-    const { room, participant } = await session.join(roomId, role, displayName);
+  async join(session, { roomId, role }) {
+    const { room, participant, resumed } = await session.join(roomId, role);
     return {
       participantId: participant.id,
       role: participant.role,
+      resumed,
       routerRtpCapabilities: room.rtpCapabilities,
       live: room.state === 'live',
+      ...(room.hostAwayUntil !== undefined ? { hostAwayUntil: room.hostAwayUntil } : {}),
       producers: room.producers().filter((p) => p.participantId !== participant.id),
+      stage: room.stageState(),
+      chat: room.chatHistory(),
+      participants: participant.role === 'host' ? room.participantList() : [],
     };
   },
 
@@ -60,4 +72,21 @@ export const requestHandlers: { [N in RequestName]: Handler<N> } = {
     session.leave();
     return {};
   },
+
+  requestStage: (session) => act(session, (room, me) => room.requestStage(me)),
+  cancelStageRequest: (session) => act(session, (room, me) => room.cancelStageRequest(me)),
+  leaveStage: (session) => act(session, (room, me) => room.leaveStage(me)),
+  answerInvite: (session, { accept }) => act(session, (room, me) => room.answerInvite(me, accept)),
+  inviteToStage: (session, { participantId }) => act(session, (room, me) => room.inviteToStage(me, participantId)),
+  answerStageRequest: (session, { participantId, accept }) => act(session, (room, me) => room.answerStageRequest(me, participantId, accept)),
+  removeFromStage: (session, { participantId }) => act(session, (room, me) => room.removeFromStage(me, participantId)),
+  mute: (session, { participantId, kind, muted }) => act(session, (room, me) => room.mute(me, participantId, kind, muted)),
+
+  async sendChat(session, { text }) {
+    const { room, participant } = joined(session);
+    return { messageId: room.sendChat(participant, text).messageId };
+  },
+  deleteChat: (session, { messageId }) => act(session, (room, me) => room.deleteChat(me, messageId)),
+  ban: (session, { participantId }) => act(session, (room, me) => room.ban(me, participantId)),
+  setPreferredQuality: (session, { quality }) => act(session, (room, me) => room.setPreferredQuality(me, quality)),
 };

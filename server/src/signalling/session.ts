@@ -9,9 +9,10 @@ import {
   type ResponseData,
   type Role,
 } from '@onstage/protocol';
-import { InvalidInputError, OnstageError, StateError, toErrorBody } from '../errors.ts';
+import { ForbiddenError, InvalidInputError, OnstageError, StateError, toErrorBody } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Participant } from '../rooms/participant.ts';
+import { claimsOf } from '../auth/socket-auth.ts';
+import type { Connection, Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
 import type { Metrics } from '../metrics.ts';
@@ -30,39 +31,54 @@ export class SignallingSession {
   #logger: Logger;
   #membership: { room: Room; participant: Participant } | undefined;
   #queue: Promise<void> = Promise.resolve();
+  /** How rooms reach this client; a participant keeps it until a reconnect replaces it. */
+  readonly #connection: Connection;
 
   constructor(socket: Socket, rooms: RoomRegistry, metrics: Metrics, logger: Logger) {
     this.#socket = socket;
     this.#rooms = rooms;
     this.#metrics = metrics;
     this.#logger = logger.child({ socket: socket.id });
+    this.#connection = {
+      notify: (name, body) => socket.emit(name, body),
+      close: () => socket.disconnect(true),
+    };
     socket.onAny((event: unknown, ...args: unknown[]) => this.#onRequest(event, args));
     socket.on('disconnect', (reason) => {
       this.#logger.debug({ reason }, 'disconnected');
-      this.#queue = this.#queue.then(() => this.leave());
+      // A dropped connection keeps the participant's place for the grace period; `leave` does not.
+      this.#queue = this.#queue.then(() => {
+        const membership = this.membership;
+        this.#membership = undefined;
+        membership?.room.disconnect(membership.participant, this.#connection);
+      });
     });
   }
 
-  /** The room this client is in, if it is still a member. */
+  /** The room this client is in, while this connection still speaks for the participant. */
   get membership(): { room: Room; participant: Participant } | undefined {
-    if (this.#membership?.participant.left) this.#membership = undefined;
+    if (this.#membership && !this.#membership.participant.isConnectedThrough(this.#connection)) this.#membership = undefined;
     return this.#membership;
   }
 
-  async join(roomId: string, role: Role, displayName: string | undefined) {
+  async join(roomId: string, role: Role): Promise<{ room: Room; participant: Participant; resumed: boolean }> {
     if (this.membership) throw new StateError('ALREADY_JOINED', 'already in a room; leave it first');
+    const claims = claimsOf(this.#socket);
+    if (claims.room !== roomId) throw new ForbiddenError(`your token is for room "${claims.room}"`, 'WRONG_ROOM');
+    if (claims.role !== role) throw new ForbiddenError(`your token allows joining as ${claims.role}`, 'ROLE_NOT_ALLOWED');
     // A room can close between open() and join() when its last member leaves meanwhile; retry once.
     for (let attempt = 0; ; attempt++) {
       const room = await this.#rooms.open(roomId);
       if (room.state === 'closed' && attempt === 0) continue;
-      const participant = room.join({
+      const { participant, resumed } = room.join({
+        identity: claims.sub,
+        displayName: claims.name ?? claims.sub,
         role,
-        displayName,
-        notify: (name, body) => this.#socket.emit(name, body),
+        connection: this.#connection,
       });
       this.#membership = { room, participant };
       this.#logger = this.#logger.child({ room: roomId, peer: participant.id });
-      return this.#membership;
+      return { room, participant, resumed };
     }
   }
 
