@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { OnstageServer } from '../../server/src/app.ts';
+import { RESULTS_DIR, eventually, goLive, launchBrowser, openPage, viewerMedia } from '../helpers/browser.ts';
+import { startServer } from '../helpers/server.ts';
+
+let server: OnstageServer;
+let browser: Browser;
+
+before(async () => {
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const participantId = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as { onstage: { client: { participantId: string } } }).onstage.client.participantId);
+
+test('a viewer comes on stage; another viewer sees and hears host and co-host; removal stops it at once', { timeout: 120_000 }, async () => {
+  const room = 'lianmai';
+  const host = await openPage(browser, `${server.url}/host/${room}`);
+  await goLive(host);
+  const a = await openPage(browser, `${server.url}/watch/${room}`);
+  const b = await openPage(browser, `${server.url}/watch/${room}`);
+  await eventually(() => viewerMedia(b), (m) => m.videoFrames > 5, 20_000);
+  const [hostId, aId] = [await participantId(host), await participantId(a)];
+
+  // A asks; the host sees the request and accepts it with the page's own button.
+  await a.locator('#request-stage').click();
+  await host.locator('#requests button', { hasText: 'accept' }).click({ timeout: 10_000 });
+  await a.waitForSelector('#leave-stage:not([hidden])', { timeout: 10_000 });
+
+  // B decodes video and hears audio from both the host and A.
+  const both = await eventually(
+    () => viewerMedia(b),
+    (m) => (m.byParticipant[hostId]?.framesDecoded ?? 0) > 30 && (m.byParticipant[aId]?.framesDecoded ?? 0) > 30 &&
+      (m.byParticipant[aId]?.audioBytes ?? 0) > 1000,
+    30_000,
+  );
+  const later = await new Promise((r) => setTimeout(r, 1500)).then(() => viewerMedia(b));
+  for (const [who, id] of [['host', hostId], ['co-host', aId]] as const) {
+    assert.ok((later.byParticipant[id]?.framesDecoded ?? 0) > (both.byParticipant[id]?.framesDecoded ?? 0), `${who} frames rise at B`);
+    assert.ok((later.byParticipant[id]?.audioBytes ?? 0) > (both.byParticipant[id]?.audioBytes ?? 0), `${who} audio rises at B`);
+  }
+  // The host receives the co-host too.
+  const atHost = await eventually(() => viewerMedia(host), (m) => (m.byParticipant[aId]?.framesDecoded ?? 0) > 10, 10_000);
+  assert.ok((atHost.byParticipant[aId]?.framesDecoded ?? 0) > 10, 'host decodes the co-host');
+  await b.screenshot({ path: `${RESULTS_DIR}stage-viewer.png` });
+  await host.screenshot({ path: `${RESULTS_DIR}stage-host.png` });
+
+  // The host removes A: B's consumer of A closes within 2 s.
+  const removedAt = Date.now();
+  await host.locator('#stage-list button', { hasText: 'remove' }).click();
+  const gone = await eventually(() => viewerMedia(b), (m) => m.byParticipant[aId] === undefined, 5_000);
+  const closeMs = Date.now() - removedAt;
+  assert.equal(gone.byParticipant[aId], undefined, 'B no longer receives A');
+  assert.ok(closeMs < 2000, `B's consumer of A closed in ${closeMs} ms`);
+  assert.ok((gone.byParticipant[hostId]?.framesDecoded ?? 0) > 0, 'B still receives the host');
+  await a.waitForSelector('#request-stage:not([hidden])', { timeout: 5_000 });
+  writeFileSync(`${RESULTS_DIR}stage-timings.json`, `${JSON.stringify({ removeToConsumerClosedMs: closeMs }, null, 2)}\n`);
+  process.stdout.write(`# removal → co-host consumer closed at another viewer: ${closeMs} ms\n`);
+});
