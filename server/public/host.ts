@@ -14,17 +14,21 @@ watchLink.href = watchLink.textContent = `${location.origin}/watch/${encodeURICo
 const client = newClient();
 const grid = new StageGrid(byId('grid'), client);
 let live = false;
+let reconnects = 0;
 let stream: MediaStream | undefined;
 
 /** For tests and the devtools console. */
-Object.assign(globalThis, { onstage: { room, get client() { return client; }, get live() { return live; } } });
+Object.assign(globalThis, { onstage: { room, client, get live() { return live; }, get reconnects() { return reconnects; } } });
 
 function newClient(): OnstageClient {
   const c = new OnstageClient({ token: () => devTokenFor(room, 'host') });
   c.on('stage', renderStage);
   c.on('participants', renderAudience);
   c.on('reconnecting', () => setStatus('Connection lost; reconnecting…', true));
-  c.on('reconnected', (resumed) => setStatus(resumed ? 'Reconnected: you are still live.' : 'Reconnected as a new show.'));
+  c.on('reconnected', (resumed) => {
+    reconnects++;
+    setStatus(resumed ? 'Reconnected: you are still live.' : 'Reconnected as a new show.');
+  });
   c.on('disconnected', (reason) => {
     showLive(false);
     setStatus(`Disconnected from the server (${reason}).`, true);

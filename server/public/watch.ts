@@ -16,11 +16,12 @@ mountChat(byId('chat'), client, false);
 let camera: MediaStream | undefined;
 
 /** For tests and the devtools console. firstFrameMs: page start to the first decoded frame. */
-const debug: { room: string; client: OnstageClient; firstFrameMs: number | undefined; ended: ShowEndReason | undefined } = {
+const debug = {
   room,
   client,
-  firstFrameMs: undefined,
-  ended: undefined,
+  firstFrameMs: undefined as number | undefined,
+  ended: undefined as ShowEndReason | undefined,
+  reconnects: 0,
 };
 Object.assign(globalThis, { onstage: debug });
 
@@ -51,7 +52,10 @@ client.on('ended', (reason) => {
 client.on('hostaway', () => setStatus('The host is reconnecting…'));
 client.on('hostback', () => setStatus(''));
 client.on('reconnecting', () => setStatus('Connection lost; reconnecting…', true));
-client.on('reconnected', () => setStatus(''));
+client.on('reconnected', () => {
+  debug.reconnects++;
+  setStatus('');
+});
 client.on('disconnected', (reason) => {
   setBadge('OFFLINE', false);
   setOverlay(reason === 'banned' ? 'You were removed from this room' : 'Disconnected');

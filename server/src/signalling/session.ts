@@ -77,6 +77,7 @@ export class SignallingSession {
         connection: this.#connection,
       });
       this.#membership = { room, participant };
+      this.#socket.data.participantId = participant.id;
       this.#logger = this.#logger.child({ room: roomId, peer: participant.id });
       return { room, participant, resumed };
     }
