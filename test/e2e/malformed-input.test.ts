@@ -157,3 +157,78 @@ test('malformed, oversized, unknown and out-of-order requests get error codes; t
   assert.equal(health.status, 200);
   process.stdout.write(`# ${seen.size} bad requests answered with error codes\n`);
 });
+
+/** A small seeded PRNG so a failing fuzz run can be replayed (the seed is printed). */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomValue(rand: () => number, depth = 0): unknown {
+  const pick = Math.floor(rand() * (depth > 2 ? 6 : 9));
+  const str = () =>
+    Array.from({ length: Math.floor(rand() * 40) }, () => String.fromCodePoint(Math.floor(rand() * (rand() < 0.8 ? 128 : 0x2fff)))).join('');
+  switch (pick) {
+    case 0: return null;
+    case 1: return rand() < 0.5;
+    case 2: return Math.floor((rand() - 0.5) * 2 ** (rand() * 64));
+    case 3: return rand() < 0.1 ? Number.NaN : rand() * 1e6;
+    case 4: return str();
+    case 5: return rand() < 0.5 ? FAKE_ID : '';
+    case 6: return Array.from({ length: Math.floor(rand() * 5) }, () => randomValue(rand, depth + 1));
+    default: {
+      const o: Record<string, unknown> = {};
+      for (let i = Math.floor(rand() * 5); i > 0; i--) o[rand() < 0.5 ? str() : ['__proto__', 'constructor', 'roomId', 'kind', 'transportId'][i % 5]!] = randomValue(rand, depth + 1);
+      return o;
+    }
+  }
+}
+
+test('fuzz: random payloads on every event always get an ack; nothing dies; the show goes on', { timeout: 120_000 }, async () => {
+  const seed = Number(process.env['FUZZ_SEED'] ?? Date.now() % 100_000);
+  const rand = prng(seed);
+  process.stdout.write(`# fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)\n`);
+  const clients = [
+    await RawClient.connect(server.url, { room: ROOM, role: 'viewer' }),
+    await RawClient.connect(server.url, { room: ROOM, role: 'viewer' }),
+    await RawClient.connect(server.url, { room: 'fuzz-own-show', role: 'host' }),
+  ];
+  await clients[1]!.ok('join', { roomId: ROOM, role: 'viewer' });
+  await clients[2]!.ok('join', { roomId: 'fuzz-own-show', role: 'host' });
+  const events = [...NAMES, 'unknownThing', 'disconnect_', ''];
+  const codes = new Map<string, number>();
+  let acks = 0;
+  const deadline = Date.now() + 8_000;
+  while (Date.now() < deadline) {
+    const client = clients[Math.floor(rand() * clients.length)]!;
+    const event = events[Math.floor(rand() * events.length)]!;
+    let body: unknown;
+    const shape = VALID_SHAPE[event as RequestName];
+    if (shape && rand() < 0.6) {
+      const keys = Object.keys(shape);
+      body = { ...shape };
+      if (keys.length > 0) (body as Record<string, unknown>)[keys[Math.floor(rand() * keys.length)]!] = randomValue(rand);
+    } else {
+      body = randomValue(rand);
+    }
+    const ack = await client.send(event, body); // times out (and fails the test) if no ack comes
+    acks++;
+    const code = ack.ok ? 'ok' : ack.error.code;
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+    assert.notEqual(code, 'INTERNAL', `INTERNAL for ${event} ${JSON.stringify(body)?.slice(0, 200)}`);
+    if (client.socket.disconnected) throw new Error(`a client was disconnected by ${event}`);
+  }
+  for (const c of clients) c.close();
+  process.stdout.write(`# fuzz: ${acks} requests, every one acknowledged: ${JSON.stringify(Object.fromEntries(codes))}\n`);
+
+  const { before, after } = await mediaKeepsFlowing(viewer);
+  assert.ok(after.videoFrames > before.videoFrames + 10, `viewer frames rise after the fuzz (${before.videoFrames} → ${after.videoFrames})`);
+  assert.ok(after.audioBytes > before.audioBytes, 'viewer audio bytes rise after the fuzz');
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+});
