@@ -22,6 +22,7 @@ const debug = {
   firstFrameMs: undefined as number | undefined,
   ended: undefined as ShowEndReason | undefined,
   reconnects: 0,
+  activeSpeaker: null as string | null,
 };
 Object.assign(globalThis, { onstage: debug });
 
@@ -49,6 +50,7 @@ client.on('ended', (reason) => {
   setOverlay(ENDED_TEXT[reason]);
   setStatus('Stay on this page: the show resumes here if the host comes back.');
 });
+client.on('activespeaker', (id) => (debug.activeSpeaker = id));
 client.on('hostaway', () => setStatus('The host is reconnecting…'));
 client.on('hostback', () => setStatus(''));
 client.on('reconnecting', () => setStatus('Connection lost; reconnecting…', true));

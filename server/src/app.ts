@@ -43,7 +43,7 @@ export class OnstageServer {
       ),
       loadDemoAssets(),
     ]);
-    const rooms = new RoomRegistry(pool, config.room, logger.child({ component: 'rooms' }));
+    const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }));
     const http = createServer();
     // Leave headroom above the request limit so oversized requests get PAYLOAD_TOO_LARGE, not a
     // dropped connection.

@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   RTC_LISTEN_IP: Ip.optional(),
   ANNOUNCED_ADDRESS: z.string().min(1).optional(),
   RTC_PORT: Port.default(40000),
+  SPEAKER_THRESHOLD_DB: z.coerce.number().int().min(-127).max(0).default(-80),
   WORKERS: z.coerce.number().int().min(1).max(128).default(os.availableParallelism()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
@@ -40,6 +41,8 @@ export type Config = {
     announcedAddress: string;
     /** First WebRtcServer port; worker i listens on basePort + i (UDP and TCP). 0 = any free port. */
     basePort: number;
+    /** Audio quieter than this (dBov) is silence for active-speaker detection. */
+    speakerThresholdDb: number;
   };
   workers: number;
   workerBin: string | undefined;
@@ -90,7 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     http: { host: e.HOST, port: e.PORT },
-    rtc: { listenIp, announcedAddress, basePort: e.RTC_PORT },
+    rtc: { listenIp, announcedAddress, basePort: e.RTC_PORT, speakerThresholdDb: e.SPEAKER_THRESHOLD_DB },
     workers: e.WORKERS,
     workerBin: e.MEDIASOUP_WORKER_BIN,
     logLevel: e.LOG_LEVEL,

@@ -10,7 +10,8 @@ let server: OnstageServer;
 let browser: Browser;
 
 before(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+  // Chrome's fake microphone is quiet (about -70 to -90 dBov).
+  [server, browser] = await Promise.all([startServer({ SPEAKER_THRESHOLD_DB: '-100' }), launchBrowser()]);
 });
 after(async () => {
   await browser?.close();
@@ -49,6 +50,14 @@ test('a viewer comes on stage; another viewer sees and hears host and co-host; r
   // The host receives the co-host too.
   const atHost = await eventually(() => viewerMedia(host), (m) => (m.byParticipant[aId]?.framesDecoded ?? 0) > 10, 10_000);
   assert.ok((atHost.byParticipant[aId]?.framesDecoded ?? 0) > 10, 'host decodes the co-host');
+  // Active-speaker detection runs over the stage members' audio (the fake microphone beeps).
+  const speaker = await eventually(
+    () => b.evaluate(() => (globalThis as unknown as { onstage: { activeSpeaker: string | null } }).onstage.activeSpeaker),
+    (id) => id !== null,
+    10_000,
+  );
+  process.stdout.write(`# active speaker seen by a viewer: ${speaker === hostId ? 'host' : speaker === aId ? 'co-host' : speaker}\n`);
+  assert.ok(speaker === hostId || speaker === aId, `active speaker is a stage member (${speaker})`);
   await b.screenshot({ path: `${RESULTS_DIR}stage-viewer.png` });
   await host.screenshot({ path: `${RESULTS_DIR}stage-host.png` });
 

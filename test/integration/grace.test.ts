@@ -83,3 +83,19 @@ test('a host who stays away past the grace period ends the show', { timeout: 10_
   viewer.close();
   host.close();
 });
+
+test('rooms close and release their router once everyone is gone for good', { timeout: 10_000 }, async () => {
+  const rooms = async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    return Number(/^onstage_rooms (\S+)$/m.exec(text)?.[1]);
+  };
+  const c = await RawClient.connect(server.url, { room: 'brief', role: 'viewer' });
+  await c.ok('join', { roomId: 'brief', role: 'viewer' });
+  assert.ok((await rooms()) >= 1);
+  await c.ok('leave', {});
+  c.close();
+  // Earlier tests' dropped participants leave when their grace period (1.5 s) ends.
+  const deadline = Date.now() + 5_000;
+  while ((await rooms()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await rooms(), 0);
+});

@@ -5,14 +5,19 @@ import { ConfigError, loadConfig } from '../../server/src/config.ts';
 test('defaults: a single node on loopback that announces 127.0.0.1', () => {
   const c = loadConfig({});
   assert.deepEqual(c.http, { host: '127.0.0.1', port: 3000 });
-  assert.deepEqual(c.rtc, { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 40000 });
+  assert.deepEqual(c.rtc, { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 40000, speakerThresholdDb: -80 });
+  assert.equal(c.room.graceMs, 30_000);
+  assert.deepEqual(c.heartbeat, { intervalMs: 10_000, timeoutMs: 5_000 });
+  assert.equal(c.room.stage.maxSize, 4);
+  assert.equal(c.auth.secretGenerated, true);
+  assert.equal(c.auth.devTokens, true);
   assert.ok(c.workers >= 1);
   assert.equal(c.logLevel, 'info');
 });
 
 test('serving a LAN: listen on all interfaces, announce the reachable address', () => {
   const c = loadConfig({ HOST: '0.0.0.0', ANNOUNCED_ADDRESS: '203.0.113.7', RTC_PORT: '50000', WORKERS: '4' });
-  assert.deepEqual(c.rtc, { listenIp: '0.0.0.0', announcedAddress: '203.0.113.7', basePort: 50000 });
+  assert.deepEqual(c.rtc, { listenIp: '0.0.0.0', announcedAddress: '203.0.113.7', basePort: 50000, speakerThresholdDb: -80 });
   assert.equal(c.workers, 4);
 });
 
@@ -32,4 +37,12 @@ test('a wildcard media address needs ANNOUNCED_ADDRESS', () => {
 
 test('the worker port range must fit', () => {
   assert.throws(() => loadConfig({ RTC_PORT: '65535', WORKERS: '2' }), /leaves no room/);
+});
+
+test('production: a TOKEN_SECRET turns development tokens off unless asked for', () => {
+  const secret = 'x'.repeat(32);
+  const c = loadConfig({ TOKEN_SECRET: secret });
+  assert.deepEqual(c.auth, { secret, secretGenerated: false, devTokens: false });
+  assert.equal(loadConfig({ TOKEN_SECRET: secret, DEV_TOKENS: 'true' }).auth.devTokens, true);
+  assert.throws(() => loadConfig({ TOKEN_SECRET: 'short' }), /TOKEN_SECRET.*at least 32/);
 });

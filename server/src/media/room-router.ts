@@ -9,8 +9,8 @@ import type { MediaWorker, WorkerPool } from './worker-pool.ts';
 type RoomRouterEvents = {
   /** The router's worker died; every transport, producer and consumer of the room is gone. */
   failed: [];
-  /** The loudest audio producer among those observed. */
-  dominantSpeaker: [producerId: string];
+  /** The loudest audio producer among those observed, or undefined when all are silent. */
+  dominantSpeaker: [producerId: string | undefined];
 };
 
 /** The media side of one room: its router, and the producers peers may consume. */
@@ -19,26 +19,35 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
   readonly #worker: MediaWorker;
   readonly #logger: Logger;
   readonly #producers = new Map<string, types.Producer>();
-  readonly #speakers: types.ActiveSpeakerObserver;
+  readonly #speakers: types.AudioLevelObserver;
+  #speaker: string | undefined;
 
-  private constructor(router: types.Router, speakers: types.ActiveSpeakerObserver, worker: MediaWorker, logger: Logger) {
+  private constructor(router: types.Router, speakers: types.AudioLevelObserver, worker: MediaWorker, logger: Logger) {
     super();
     this.#router = router;
     this.#speakers = speakers;
     this.#worker = worker;
     this.#logger = logger;
-    speakers.on('dominantspeaker', ({ producer }) => this.emit('dominantSpeaker', producer.id));
+    // Tell only about changes: the observer reports every interval.
+    const report = (producerId: string | undefined) => {
+      if (producerId === this.#speaker) return;
+      this.#speaker = producerId;
+      this.emit('dominantSpeaker', producerId);
+    };
+    speakers.on('volumes', (volumes) => report(volumes[0]?.producer.id));
+    speakers.on('silence', () => report(undefined));
     router.on('workerclose', () => {
       this.#logger.error('router lost its worker');
       this.emit('failed');
     });
   }
 
-  static async create(pool: WorkerPool, logger: Logger): Promise<RoomRouter> {
+  /** `speakerThresholdDb`: audio below this level (dBov, -127..0) counts as silence. */
+  static async create(pool: WorkerPool, speakerThresholdDb: number, logger: Logger): Promise<RoomRouter> {
     const worker = pool.pick();
     const router = await worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
     try {
-      const speakers = await router.createActiveSpeakerObserver({ interval: 500 });
+      const speakers = await router.createAudioLevelObserver({ maxEntries: 1, threshold: speakerThresholdDb, interval: 500 });
       return new RoomRouter(router, speakers, worker, logger.child({ worker: worker.index }));
     } catch (err) {
       router.close();

@@ -1,4 +1,4 @@
-import type { RoomPolicy } from '../config.ts';
+import type { Config, RoomPolicy } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { RoomRouter } from '../media/room-router.ts';
 import type { WorkerPool } from '../media/worker-pool.ts';
@@ -8,13 +8,15 @@ import { Room } from './room.ts';
 export class RoomRegistry {
   readonly #pool: WorkerPool;
   readonly #policy: RoomPolicy;
+  readonly #speakerThresholdDb: number;
   readonly #logger: Logger;
   readonly #rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
 
-  constructor(pool: WorkerPool, policy: RoomPolicy, logger: Logger) {
+  constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger) {
     this.#pool = pool;
-    this.#policy = policy;
+    this.#policy = config.room;
+    this.#speakerThresholdDb = config.rtc.speakerThresholdDb;
     this.#logger = logger;
   }
 
@@ -50,7 +52,7 @@ export class RoomRegistry {
 
   async #create(id: string): Promise<Room> {
     const logger = this.#logger.child({ room: id });
-    const router = await RoomRouter.create(this.#pool, logger);
+    const router = await RoomRouter.create(this.#pool, this.#speakerThresholdDb, logger);
     const room = new Room(id, router, this.#policy, logger);
     this.#rooms.set(id, room);
     room.once('closed', () => {

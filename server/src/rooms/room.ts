@@ -69,7 +69,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#sweepTimer = setInterval(() => this.#stage.sweep(), 1000).unref();
     router.once('failed', () => this.close('media_failure'));
     router.on('dominantSpeaker', (producerId) => {
-      const speaker = this.#producers.get(producerId)?.participantId ?? null;
+      const speaker = (producerId && this.#producers.get(producerId)?.participantId) ?? null;
       for (const p of this.#participants.values()) p.notify('activeSpeaker', { participantId: speaker });
     });
   }
