@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import type { OnstageServer } from '../../server/src/app.ts';
-import { RESULTS_DIR, eventually, goLive, launchBrowser, mediaKeepsFlowing, openPage, viewerMedia } from '../helpers/browser.ts';
-import { startServer } from '../helpers/server.ts';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, mediaKeepsFlowing, openPage, RESULTS_DIR, useServerAndBrowser, viewerMedia } from '../helpers/browser.ts';
 
-let server: OnstageServer;
-let browser: Browser;
-
-before(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 type WatchState = { firstFrameMs: number | undefined; ended: string | undefined };
 const watchState = (page: Page) =>
@@ -35,14 +24,14 @@ async function assertReceiving(page: Page, name: string): Promise<void> {
 test('a host goes live in Chromium; two viewers see and hear it; both learn when it ends', { timeout: 180_000 }, async () => {
   const room = 'e2e-show';
   // Viewer A arrives before the host: it must get the show without reloading.
-  const early = await openPage(browser, `${server.url}/watch/${room}`);
+  const early = await openPage(env.browser, `${env.server.url}/watch/${room}`);
   await early.waitForSelector('#badge:text("WAITING")', { timeout: 15_000 });
 
-  const host = await openPage(browser, `${server.url}/host/${room}`);
+  const host = await openPage(env.browser, `${env.server.url}/host/${room}`);
   await goLive(host);
 
   const lateLoadStart = Date.now();
-  const late = await openPage(browser, `${server.url}/watch/${room}`);
+  const late = await openPage(env.browser, `${env.server.url}/watch/${room}`);
 
   await assertReceiving(early, 'viewer who joined before the host');
   await assertReceiving(late, 'viewer who joined after the host');

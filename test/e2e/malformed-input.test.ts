@@ -1,27 +1,19 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import { before, test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { requests, type RequestName } from '@onstage/protocol';
-import type { OnstageServer } from '../../server/src/app.ts';
-import { eventually, goLive, launchBrowser, mediaKeepsFlowing, openPage, viewerMedia } from '../helpers/browser.ts';
-import { startServer } from '../helpers/server.ts';
+import { eventually, goLive, mediaKeepsFlowing, openPage, useServerAndBrowser, viewerMedia } from '../helpers/browser.ts';
 import { RawClient } from '../helpers/socket-client.ts';
 
-let server: OnstageServer;
-let browser: Browser;
+const env = useServerAndBrowser();
 let viewer: Page;
 const ROOM = 'busy-show';
 
 before(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-  const host = await openPage(browser, `${server.url}/host/${ROOM}`);
+  const host = await openPage(env.browser, `${env.server.url}/host/${ROOM}`);
   await goLive(host);
-  viewer = await openPage(browser, `${server.url}/watch/${ROOM}`);
+  viewer = await openPage(env.browser, `${env.server.url}/watch/${ROOM}`);
   await eventually(() => viewerMedia(viewer), (m) => m.videoFrames > 10 && m.audioBytes > 0, 20_000);
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
 });
 
 const FAKE_ID = '00000000-0000-4000-8000-000000000000';
@@ -55,7 +47,7 @@ const VALID_SHAPE: { [N in RequestName]: Record<string, unknown> } = {
 const NAMES = Object.keys(requests) as RequestName[];
 
 test('malformed, oversized, unknown and out-of-order requests get error codes; the show goes on', { timeout: 120_000 }, async () => {
-  const bad = await RawClient.connect(server.url, { room: ROOM, role: 'viewer' });
+  const bad = await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' });
   const seen = new Map<string, string>();
   const expect = async (label: string, code: string, event: string, ...args: unknown[]) => {
     const got = await bad.code(event, ...args);
@@ -121,10 +113,10 @@ test('malformed, oversized, unknown and out-of-order requests get error codes; t
   await expect('connect twice', 'ALREADY_CONNECTED', 'connectTransport', { transportId, dtlsParameters: DTLS });
 
   // A second host for a live room is refused; a host's nonsense codec is refused.
-  const intruder = await RawClient.connect(server.url, { room: ROOM, role: 'host' });
+  const intruder = await RawClient.connect(env.server.url, { room: ROOM, role: 'host' });
   assert.equal(await intruder.code('join', { roomId: ROOM, role: 'host' }), 'HOST_ALREADY_PRESENT');
   intruder.close();
-  const other = await RawClient.connect(server.url, { room: 'other-show', role: 'host' });
+  const other = await RawClient.connect(env.server.url, { room: 'other-show', role: 'host' });
   await other.ok('join', { roomId: 'other-show', role: 'host' });
   const hostExpect = async (label: string, want: string, event: string, body: unknown) => {
     seen.set(label, await other.code(event, body));
@@ -153,7 +145,7 @@ test('malformed, oversized, unknown and out-of-order requests get error codes; t
   const { before, after } = await mediaKeepsFlowing(viewer);
   assert.ok(after.videoFrames > before.videoFrames + 10, `viewer frames rise (${before.videoFrames} → ${after.videoFrames})`);
   assert.ok(after.audioBytes > before.audioBytes, 'viewer audio bytes rise');
-  const health = await fetch(`${server.url}/healthz`);
+  const health = await fetch(`${env.server.url}/healthz`);
   assert.equal(health.status, 200);
   process.stdout.write(`# ${seen.size} bad requests answered with error codes\n`);
 });
@@ -195,9 +187,9 @@ test('fuzz: random payloads on every event always get an ack; nothing dies; the 
   const rand = prng(seed);
   process.stdout.write(`# fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)\n`);
   const clients = [
-    await RawClient.connect(server.url, { room: ROOM, role: 'viewer' }),
-    await RawClient.connect(server.url, { room: ROOM, role: 'viewer' }),
-    await RawClient.connect(server.url, { room: 'fuzz-own-show', role: 'host' }),
+    await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' }),
+    await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' }),
+    await RawClient.connect(env.server.url, { room: 'fuzz-own-show', role: 'host' }),
   ];
   await clients[1]!.ok('join', { roomId: ROOM, role: 'viewer' });
   await clients[2]!.ok('join', { roomId: 'fuzz-own-show', role: 'host' });
@@ -230,5 +222,5 @@ test('fuzz: random payloads on every event always get an ack; nothing dies; the 
   const { before, after } = await mediaKeepsFlowing(viewer);
   assert.ok(after.videoFrames > before.videoFrames + 10, `viewer frames rise after the fuzz (${before.videoFrames} → ${after.videoFrames})`);
   assert.ok(after.audioBytes > before.audioBytes, 'viewer audio bytes rise after the fuzz');
-  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+  assert.equal((await fetch(`${env.server.url}/healthz`)).status, 200);
 });

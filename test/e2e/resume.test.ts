@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import type { OnstageServer } from '../../server/src/app.ts';
-import { eventually, goLive, launchBrowser, openPage, viewerMedia } from '../helpers/browser.ts';
-import { startServer } from '../helpers/server.ts';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, openPage, useServerAndBrowser, viewerMedia } from '../helpers/browser.ts';
 
-let server: OnstageServer;
-let browser: Browser;
-
-before(async () => {
-  [server, browser] = await Promise.all([startServer({ GRACE_MS: '10000' }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser({ GRACE_MS: '10000' });
 
 /** Cuts the connection of every socket of this role on the server side (not a page reload). */
 function cut(role: 'host' | 'viewer', participantId: string): number {
   let n = 0;
-  for (const socket of server.io.sockets.sockets.values()) {
+  for (const socket of env.server.io.sockets.sockets.values()) {
     const claims = socket.data.claims as { role: string } | undefined;
     if (claims?.role !== role) continue;
     // Only the socket of this participant: its session answered join with this id.
@@ -50,10 +39,10 @@ async function framesKeepRising(page: Page, hostId: string, label: string): Prom
 
 test('a viewer whose connection is cut resumes and keeps decoding; so does the show when the host drops', { timeout: 120_000 }, async () => {
   const room = 'flaky';
-  const host = await openPage(browser, `${server.url}/host/${room}`);
+  const host = await openPage(env.browser, `${env.server.url}/host/${room}`);
   await goLive(host);
   const hostId = (await pageState(host)).participantId;
-  const viewer = await openPage(browser, `${server.url}/watch/${room}`);
+  const viewer = await openPage(env.browser, `${env.server.url}/watch/${room}`);
   await framesKeepRising(viewer, hostId, 'before any cut');
   const viewerId = (await pageState(viewer)).participantId;
 

@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import type { OnstageServer } from '../../server/src/app.ts';
-import { eventually, goLive, launchBrowser, openPage, viewerMedia } from '../helpers/browser.ts';
-import { startServer } from '../helpers/server.ts';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, openPage, useServerAndBrowser, viewerMedia } from '../helpers/browser.ts';
 
-let server: OnstageServer;
-let browser: Browser;
-
-before(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = useServerAndBrowser();
 
 const width = async (page: Page) => (await viewerMedia(page)).width;
 
 test('simulcast: a viewer who prefers low quality gets a smaller layer than one who does not', { timeout: 120_000 }, async () => {
   const room = 'layers';
-  const host = await openPage(browser, `${server.url}/host/${room}`);
+  const host = await openPage(env.browser, `${env.server.url}/host/${room}`);
   await goLive(host);
-  const full = await openPage(browser, `${server.url}/watch/${room}`);
-  const low = await openPage(browser, `${server.url}/watch/${room}`);
+  const full = await openPage(env.browser, `${env.server.url}/watch/${room}`);
+  const low = await openPage(env.browser, `${env.server.url}/watch/${room}`);
   await eventually(() => viewerMedia(low), (m) => m.videoFrames > 5, 20_000);
   await low.selectOption('#quality', 'low');
 

@@ -1,32 +1,21 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import type { OnstageServer } from '../../server/src/app.ts';
-import { RESULTS_DIR, eventually, goLive, launchBrowser, openPage, viewerMedia } from '../helpers/browser.ts';
-import { startServer } from '../helpers/server.ts';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, openPage, RESULTS_DIR, useServerAndBrowser, viewerMedia } from '../helpers/browser.ts';
 
-let server: OnstageServer;
-let browser: Browser;
-
-before(async () => {
-  // Chrome's fake microphone is quiet (about -70 to -90 dBov).
-  [server, browser] = await Promise.all([startServer({ SPEAKER_THRESHOLD_DB: '-100' }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+// Chrome's fake microphone is quiet (about -70 to -90 dBov).
+const env = useServerAndBrowser({ SPEAKER_THRESHOLD_DB: '-100' });
 
 const participantId = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as { onstage: { client: { participantId: string } } }).onstage.client.participantId);
 
 test('a viewer comes on stage; another viewer sees and hears host and co-host; removal stops it at once', { timeout: 120_000 }, async () => {
   const room = 'lianmai';
-  const host = await openPage(browser, `${server.url}/host/${room}`);
+  const host = await openPage(env.browser, `${env.server.url}/host/${room}`);
   await goLive(host);
-  const a = await openPage(browser, `${server.url}/watch/${room}`);
-  const b = await openPage(browser, `${server.url}/watch/${room}`);
+  const a = await openPage(env.browser, `${env.server.url}/watch/${room}`);
+  const b = await openPage(env.browser, `${env.server.url}/watch/${room}`);
   await eventually(() => viewerMedia(b), (m) => m.videoFrames > 5, 20_000);
   const [hostId, aId] = [await participantId(host), await participantId(a)];
 

@@ -1,5 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { OnstageServer } from '../../server/src/app.ts';
+import { startServer } from './server.ts';
 
 export const RESULTS_DIR = new URL('../../test-results/', import.meta.url).pathname;
 mkdirSync(RESULTS_DIR, { recursive: true });
@@ -100,4 +103,17 @@ export async function mediaKeepsFlowing(page: Page, ms = 2000): Promise<{ before
   await new Promise((r) => setTimeout(r, ms));
   const after = await viewerMedia(page);
   return { before, after };
+}
+
+/** One server and one Chromium for a test file, started before its tests and closed after. */
+export function useServerAndBrowser(env: Record<string, string> = {}): { server: OnstageServer; browser: Browser } {
+  const ctx = {} as { server: OnstageServer; browser: Browser };
+  before(async () => {
+    [ctx.server, ctx.browser] = await Promise.all([startServer(env), launchBrowser()]);
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.close();
+  });
+  return ctx;
 }

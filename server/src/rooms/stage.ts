@@ -88,8 +88,7 @@ export class Stage extends EventEmitter<StageEvents> {
 
   /** A viewer withdraws their request. */
   cancelRequest(viewerId: string): void {
-    this.#take(this.#requests, viewerId, 'REQUEST_NOT_FOUND');
-    this.emit('changed');
+    this.#answer(this.#requests, 'REQUEST_NOT_FOUND', viewerId, false);
   }
 
   /** The host invites a viewer. */
@@ -103,28 +102,12 @@ export class Stage extends EventEmitter<StageEvents> {
 
   /** The host answers a viewer's request. */
   answerRequest(viewerId: string, accept: boolean): void {
-    if (this.#pendingAt(this.#requests, viewerId) === undefined) {
-      throw new NotFoundError('REQUEST_NOT_FOUND', 'no open request from this participant (it may have expired)');
-    }
-    if (!accept) {
-      this.#requests.delete(viewerId);
-      this.emit('changed');
-      return;
-    }
-    this.#seat(viewerId);
+    this.#answer(this.#requests, 'REQUEST_NOT_FOUND', viewerId, accept);
   }
 
   /** A viewer answers the host's invitation. */
   answerInvite(viewerId: string, accept: boolean): void {
-    if (this.#pendingAt(this.#invites, viewerId) === undefined) {
-      throw new NotFoundError('INVITE_NOT_FOUND', 'no open invitation for this participant (it may have expired)');
-    }
-    if (!accept) {
-      this.#invites.delete(viewerId);
-      this.emit('changed');
-      return;
-    }
-    this.#seat(viewerId);
+    this.#answer(this.#invites, 'INVITE_NOT_FOUND', viewerId, accept);
   }
 
   /** A co-host steps down. */
@@ -179,6 +162,15 @@ export class Stage extends EventEmitter<StageEvents> {
     return expired;
   }
 
+  #answer(map: Map<string, number>, missing: 'REQUEST_NOT_FOUND' | 'INVITE_NOT_FOUND', viewerId: string, accept: boolean): void {
+    if (this.#pendingAt(map, viewerId) === undefined) {
+      throw new NotFoundError(missing, 'nothing open for this participant (it may have expired)');
+    }
+    if (accept) return this.#seat(viewerId);
+    map.delete(viewerId);
+    this.emit('changed');
+  }
+
   #seat(viewerId: string): void {
     this.#assertSeatFree();
     this.#dropPending(viewerId);
@@ -208,11 +200,6 @@ export class Stage extends EventEmitter<StageEvents> {
     if (at > this.#now()) return at;
     this.sweep();
     return undefined;
-  }
-
-  #take(map: Map<string, number>, id: string, code: 'REQUEST_NOT_FOUND' | 'INVITE_NOT_FOUND'): void {
-    if (this.#pendingAt(map, id) === undefined) throw new NotFoundError(code, 'nothing pending for this participant');
-    map.delete(id);
   }
 
   #dropPending(id: string): boolean {
