@@ -10,6 +10,7 @@ let viewer: Page;
 const ROOM = 'busy-show';
 
 before(async () => {
+  await env.ready;
   const host = await openPage(env.browser, `${env.server.url}/host/${ROOM}`);
   await goLive(host);
   viewer = await openPage(env.browser, `${env.server.url}/watch/${ROOM}`);

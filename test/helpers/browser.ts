@@ -105,11 +105,24 @@ export async function mediaKeepsFlowing(page: Page, ms = 2000): Promise<{ before
   return { before, after };
 }
 
-/** One server and one Chromium for a test file, started before its tests and closed after. */
-export function useServerAndBrowser(env: Record<string, string> = {}): { server: OnstageServer; browser: Browser } {
-  const ctx = {} as { server: OnstageServer; browser: Browser };
+/**
+ * One server and one Chromium for a test file, started before its tests and closed after. Other
+ * set-up hooks of the file await `ready` (root-level hooks of different modules are not ordered).
+ */
+export function useServerAndBrowser(env: Record<string, string> = {}): {
+  server: OnstageServer;
+  browser: Browser;
+  ready: Promise<void>;
+} {
+  let started!: () => void;
+  const ctx = { ready: new Promise<void>((resolve) => (started = resolve)) } as {
+    server: OnstageServer;
+    browser: Browser;
+    ready: Promise<void>;
+  };
   before(async () => {
     [ctx.server, ctx.browser] = await Promise.all([startServer(env), launchBrowser()]);
+    started();
   });
   after(async () => {
     await ctx.browser?.close();
