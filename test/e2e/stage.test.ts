@@ -50,6 +50,19 @@ test('a viewer comes on stage; another viewer sees and hears host and co-host; r
   await b.screenshot({ path: `${RESULTS_DIR}stage-viewer.png` });
   await host.screenshot({ path: `${RESULTS_DIR}stage-host.png` });
 
+  // The host mutes A's microphone: B stops getting A's audio (and A's video keeps coming).
+  await host.locator('#stage-list button', { hasText: 'mute mic' }).click();
+  await b.waitForSelector('.tile .label:text("mic off")', { timeout: 5_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  const m1 = await viewerMedia(b);
+  await new Promise((r) => setTimeout(r, 1500));
+  const m2 = await viewerMedia(b);
+  assert.equal(m2.byParticipant[aId]?.audioBytes, m1.byParticipant[aId]?.audioBytes, 'no audio from a muted co-host');
+  assert.ok((m2.byParticipant[aId]?.framesDecoded ?? 0) > (m1.byParticipant[aId]?.framesDecoded ?? 0), 'their video goes on');
+  await host.locator('#stage-list button', { hasText: 'unmute mic' }).click();
+  await eventually(() => viewerMedia(b), (m) => (m.byParticipant[aId]?.audioBytes ?? 0) > (m2.byParticipant[aId]?.audioBytes ?? 0), 5_000)
+    .then((m) => assert.ok((m.byParticipant[aId]?.audioBytes ?? 0) > (m2.byParticipant[aId]?.audioBytes ?? 0), 'audio back after unmute'));
+
   // The host removes A: B's consumer of A closes within 2 s.
   const removedAt = Date.now();
   await host.locator('#stage-list button', { hasText: 'remove' }).click();
