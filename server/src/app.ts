@@ -59,6 +59,8 @@ export class OnstageServer {
       participants: () => rooms.participantCount,
       connections: () => io.engine.clientsCount,
       workersAlive: () => pool.aliveCount,
+      peersPerWorker: () => rooms.peersPerWorker(),
+      workerPids: () => new Map(pool.workers().map((w) => [w.index, w.worker.pid])),
     });
     pool.on('workerDied', () => metrics.workerDied());
     const server = new OnstageServer(http, io, pool, rooms, logger);

@@ -17,6 +17,7 @@ const EnvSchema = z.object({
   ANNOUNCED_ADDRESS: z.string().min(1).optional(),
   RTC_PORT: Port.default(40000),
   SPEAKER_THRESHOLD_DB: z.coerce.number().int().min(-127).max(0).default(-80),
+  VIEWERS_PER_ROUTER: Count(100_000).default(200),
   WORKERS: z.coerce.number().int().min(1).max(128).default(os.availableParallelism()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
@@ -43,6 +44,8 @@ export type Config = {
     basePort: number;
     /** Audio quieter than this (dBov) is silence for active-speaker detection. */
     speakerThresholdDb: number;
+    /** Viewers one router takes before a room spreads to routers on other workers. */
+    viewersPerRouter: number;
   };
   workers: number;
   workerBin: string | undefined;
@@ -93,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     http: { host: e.HOST, port: e.PORT },
-    rtc: { listenIp, announcedAddress, basePort: e.RTC_PORT, speakerThresholdDb: e.SPEAKER_THRESHOLD_DB },
+    rtc: { listenIp, announcedAddress, basePort: e.RTC_PORT, speakerThresholdDb: e.SPEAKER_THRESHOLD_DB, viewersPerRouter: e.VIEWERS_PER_ROUTER },
     workers: e.WORKERS,
     workerBin: e.MEDIASOUP_WORKER_BIN,
     logLevel: e.LOG_LEVEL,

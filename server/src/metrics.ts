@@ -6,6 +6,10 @@ export type MetricsSources = {
   participants(): number;
   connections(): number;
   workersAlive(): number;
+  /** Participants' media per worker index, over all rooms. */
+  peersPerWorker(): Map<number, number>;
+  /** Worker index → process id of the live workers. */
+  workerPids(): Map<number, number>;
 };
 
 /** Every Prometheus metric of the server, on its own registry (served at /metrics). */
@@ -42,6 +46,26 @@ export class Metrics {
     gauge('onstage_participants', 'Participants in rooms', sources.participants);
     gauge('onstage_socket_connections', 'Connected signalling sockets', sources.connections);
     gauge('onstage_mediasoup_workers_alive', 'mediasoup workers alive', sources.workersAlive);
+    new Gauge({
+      name: 'onstage_mediasoup_worker_info',
+      help: 'One series per live mediasoup worker, labelled with its index and process id',
+      labelNames: ['worker', 'pid'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [worker, pid] of sources.workerPids()) this.set({ worker: String(worker), pid: String(pid) }, 1);
+      },
+    });
+    new Gauge({
+      name: 'onstage_worker_peers',
+      help: 'Participants whose media is on each mediasoup worker',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [worker, n] of sources.peersPerWorker()) this.set({ worker: String(worker) }, n);
+      },
+    });
   }
 
   observeRequest(request: string, result: string, ms: number): void {

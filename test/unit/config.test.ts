@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../../server/src/config.ts';
 test('defaults: a single node on loopback that announces 127.0.0.1', () => {
   const c = loadConfig({});
   assert.deepEqual(c.http, { host: '127.0.0.1', port: 3000 });
-  assert.deepEqual(c.rtc, { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 40000, speakerThresholdDb: -80 });
+  assert.deepEqual(c.rtc, { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 40000, speakerThresholdDb: -80, viewersPerRouter: 200 });
   assert.equal(c.room.graceMs, 30_000);
   assert.deepEqual(c.heartbeat, { intervalMs: 10_000, timeoutMs: 5_000 });
   assert.equal(c.room.stage.maxSize, 4);
@@ -17,7 +17,7 @@ test('defaults: a single node on loopback that announces 127.0.0.1', () => {
 
 test('serving a LAN: listen on all interfaces, announce the reachable address', () => {
   const c = loadConfig({ HOST: '0.0.0.0', ANNOUNCED_ADDRESS: '203.0.113.7', RTC_PORT: '50000', WORKERS: '4' });
-  assert.deepEqual(c.rtc, { listenIp: '0.0.0.0', announcedAddress: '203.0.113.7', basePort: 50000, speakerThresholdDb: -80 });
+  assert.deepEqual(c.rtc, { listenIp: '0.0.0.0', announcedAddress: '203.0.113.7', basePort: 50000, speakerThresholdDb: -80, viewersPerRouter: 200 });
   assert.equal(c.workers, 4);
 });
 

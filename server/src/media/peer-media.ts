@@ -6,18 +6,23 @@ import type { Logger } from '../logger.ts';
 
 export type Direction = 'send' | 'recv';
 
-/** What a peer needs from its room's router. */
+/** The router a peer's transports live on, and the WebRtcServer (port) of its worker. */
+export type RouterPlacement = { router: types.Router; webRtcServer: types.WebRtcServer };
+
+/** What a peer needs from its room's routers. */
 export type PeerMediaContext = {
-  router: types.Router;
-  webRtcServer: types.WebRtcServer;
-  findProducer(id: string): types.Producer | undefined;
-  registerProducer(producer: types.Producer): void;
+  /** Picks this peer's router; called once, when its first transport is made. */
+  place(): Promise<RouterPlacement>;
+  /** A producer of the room as seen on `router` (piped there if needed), or undefined. */
+  producerOn(router: types.Router, producerId: string): Promise<types.Producer | undefined>;
+  registerProducer(producer: types.Producer, router: types.Router): void;
 };
 
 /** Simulcast layer per preferred quality; 'auto' allows the best, mediasoup lowers it to fit bandwidth. */
 const SPATIAL_LAYER: Record<Quality, number> = { low: 0, medium: 1, high: 2, auto: 2 };
 
 type PeerMediaEvents = {
+  closed: [];
   producerClosed: [producerId: string];
   producerPaused: [producerId: string, paused: boolean];
   /** A consumer was closed from the server side (its producer or transport went away). */
@@ -41,6 +46,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
   readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
   #quality: Quality = 'auto';
+  #placement: Promise<RouterPlacement> | undefined;
   #closed = false;
 
   constructor(ctx: PeerMediaContext, logger: Logger) {
@@ -56,9 +62,10 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
   /** Creates the transport for a direction, replacing (and closing) an earlier one. */
   async createTransport(direction: Direction): Promise<TransportOptions> {
     for (const t of this.#transports.values()) if (t.direction === direction) t.transport.close();
+    const { router, webRtcServer } = await this.#where();
     const transport = await mediaCall(() =>
-      this.#ctx.router.createWebRtcTransport({
-        webRtcServer: this.#ctx.webRtcServer,
+      router.createWebRtcTransport({
+        webRtcServer,
         enableUdp: true,
         enableTcp: true,
         preferUdp: true,
@@ -111,7 +118,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
       this.#producers.delete(producer.id);
       this.emit('producerClosed', producer.id);
     });
-    this.#ctx.registerProducer(producer);
+    this.#ctx.registerProducer(producer, (await this.#where()).router);
     return { producerId: producer.id };
   }
 
@@ -152,7 +159,8 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     rtpCapabilities: RtpCapabilities,
   ): Promise<{ consumerId: string; producerId: string; kind: MediaKind; rtpParameters: RtpParameters }> {
     const t = this.#transport(transportId, 'recv');
-    const producer = this.#ctx.findProducer(producerId);
+    const { router } = await this.#where();
+    const producer = await mediaCall(() => this.#ctx.producerOn(router, producerId));
     if (!producer) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} in this room`);
     if (this.#consumers.size >= MAX_CONSUMERS) {
       throw new InvalidInputError('INVALID_PAYLOAD', `at most ${MAX_CONSUMERS} consumers per participant`);
@@ -160,7 +168,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     const caps = rtpCapabilities as types.RtpCapabilities;
     let canConsume: boolean;
     try {
-      canConsume = this.#ctx.router.canConsume({ producerId, rtpCapabilities: caps });
+      canConsume = router.canConsume({ producerId, rtpCapabilities: caps });
     } catch (err) {
       throw new InvalidInputError('INVALID_PAYLOAD', `invalid rtpCapabilities: ${(err as Error).message}`, { cause: err });
     }
@@ -200,6 +208,16 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     // Closing a transport closes its producers and consumers.
     for (const t of this.#transports.values()) t.transport.close();
     this.#transports.clear();
+    this.emit('closed');
+  }
+
+  #where(): Promise<RouterPlacement> {
+    if (this.#closed) return Promise.reject(new MediaError('MEDIA_ERROR', 'this participant has left'));
+    this.#placement ??= this.#ctx.place().catch((err: unknown) => {
+      this.#placement = undefined; // let a later request try again
+      throw err;
+    });
+    return mediaCall(() => this.#placement!);
   }
 
   #transport(transportId: string, direction?: Direction): PeerTransport {

@@ -3,30 +3,55 @@ import type { types } from 'mediasoup';
 import type { RtpCapabilities } from '@onstage/protocol';
 import type { Logger } from '../logger.ts';
 import { ROUTER_MEDIA_CODECS } from './codecs.ts';
-import { PeerMedia } from './peer-media.ts';
+import { PeerMedia, type RouterPlacement } from './peer-media.ts';
 import type { MediaWorker, WorkerPool } from './worker-pool.ts';
 
 type RoomRouterEvents = {
-  /** The router's worker died; every transport, producer and consumer of the room is gone. */
+  /** The primary router's worker died; every transport, producer and consumer of the room is gone. */
   failed: [];
+  /** A secondary router's worker died: these peers lost their media and must reconnect. */
+  peersLost: [peers: PeerMedia[]];
   /** The loudest audio producer among those observed, or undefined when all are silent. */
   dominantSpeaker: [producerId: string | undefined];
 };
 
-/** The media side of one room: its router, and the producers peers may consume. */
+export type RoomRouterOptions = {
+  /** Audio below this level (dBov, -127..0) counts as silence for the active speaker. */
+  speakerThresholdDb: number;
+  /** Viewers a router takes before new ones go to a router on another worker. */
+  viewersPerRouter: number;
+};
+
+/** One router of the room, on one worker, and the peers placed on it (`viewers`: those who only receive). */
+type Slot = { router: types.Router; worker: MediaWorker; peers: Set<PeerMedia>; viewers: number };
+
+/**
+ * The media side of one room. The primary router (created with the room) carries the host and the
+ * first viewers; when it holds `viewersPerRouter` viewers, new viewers go to routers on other
+ * workers, each fed by `pipeToRouter`: every producer is piped once per router, never per viewer.
+ */
 export class RoomRouter extends EventEmitter<RoomRouterEvents> {
-  readonly #router: types.Router;
-  readonly #worker: MediaWorker;
+  readonly #pool: WorkerPool;
+  readonly #options: RoomRouterOptions;
   readonly #logger: Logger;
-  readonly #producers = new Map<string, types.Producer>();
+  readonly #primary: Slot;
+  /** Secondary routers by worker index, and those still being created. */
+  readonly #secondaries = new Map<number, Slot>();
+  readonly #opening = new Map<number, Promise<void>>();
+  /** Each producer and the router it was produced on. */
+  readonly #producers = new Map<string, { producer: types.Producer; router: types.Router }>();
+  /** Pipes already made (or being made): `${producerId} ${routerId}`. */
+  readonly #pipes = new Map<string, Promise<types.Producer>>();
   readonly #speakers: types.AudioLevelObserver;
   #speaker: string | undefined;
+  #closed = false;
 
-  private constructor(router: types.Router, speakers: types.AudioLevelObserver, worker: MediaWorker, logger: Logger) {
+  private constructor(pool: WorkerPool, primary: Slot, speakers: types.AudioLevelObserver, options: RoomRouterOptions, logger: Logger) {
     super();
-    this.#router = router;
+    this.#pool = pool;
+    this.#primary = primary;
     this.#speakers = speakers;
-    this.#worker = worker;
+    this.#options = options;
     this.#logger = logger;
     // Tell only about changes: the observer reports every interval.
     const report = (producerId: string | undefined) => {
@@ -36,19 +61,18 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     };
     speakers.on('volumes', (volumes) => report(volumes[0]?.producer.id));
     speakers.on('silence', () => report(undefined));
-    router.on('workerclose', () => {
-      this.#logger.error('router lost its worker');
+    primary.router.on('workerclose', () => {
+      this.#logger.error('the room lost its primary router (worker died)');
       this.emit('failed');
     });
   }
 
-  /** `speakerThresholdDb`: audio below this level (dBov, -127..0) counts as silence. */
-  static async create(pool: WorkerPool, speakerThresholdDb: number, logger: Logger): Promise<RoomRouter> {
+  static async create(pool: WorkerPool, options: RoomRouterOptions, logger: Logger): Promise<RoomRouter> {
     const worker = pool.pick();
     const router = await worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
     try {
-      const speakers = await router.createAudioLevelObserver({ maxEntries: 1, threshold: speakerThresholdDb, interval: 500 });
-      return new RoomRouter(router, speakers, worker, logger.child({ worker: worker.index }));
+      const speakers = await router.createAudioLevelObserver({ maxEntries: 1, threshold: options.speakerThresholdDb, interval: 500 });
+      return new RoomRouter(pool, { router, worker, peers: new Set(), viewers: 0 }, speakers, options, logger.child({ worker: worker.index }));
     } catch (err) {
       router.close();
       throw err;
@@ -56,38 +80,117 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
   }
 
   get rtpCapabilities(): RtpCapabilities {
-    return this.#router.rtpCapabilities as RtpCapabilities;
+    return this.#primary.router.rtpCapabilities as RtpCapabilities;
   }
 
-  get closed(): boolean {
-    return this.#router.closed;
+  /** How many peers each worker carries for this room (worker index → peers). */
+  placement(): Map<number, number> {
+    const out = new Map<number, number>([[this.#primary.worker.index, this.#primary.peers.size]]);
+    for (const slot of this.#secondaries.values()) out.set(slot.worker.index, slot.peers.size);
+    return out;
   }
 
   /** Adds an audio producer to active-speaker detection (stage members only). */
   async observeSpeaker(producerId: string): Promise<void> {
-    const producer = this.#producers.get(producerId);
-    if (producer?.kind !== 'audio') return;
-    await this.#speakers.addProducer({ producerId }).catch((err: unknown) => {
+    if (this.#producers.get(producerId)?.producer.kind !== 'audio') return;
+    try {
+      await this.#producerOn(this.#primary.router, producerId);
+      await this.#speakers.addProducer({ producerId });
+    } catch (err) {
       this.#logger.warn({ err, producerId }, 'cannot observe speaker');
-    });
+    }
   }
 
-  createPeer(peerLogger: Logger): PeerMedia {
-    return new PeerMedia(
+  /** Media for one participant; `publisher` peers (the host) stay on the primary router. */
+  createPeer(peerLogger: Logger, publisher: boolean): PeerMedia {
+    const peer: PeerMedia = new PeerMedia(
       {
-        router: this.#router,
-        webRtcServer: this.#worker.webRtcServer,
-        findProducer: (id) => this.#producers.get(id),
-        registerProducer: (producer) => {
-          this.#producers.set(producer.id, producer);
+        place: () => this.#place(peer, publisher),
+        producerOn: (router, producerId) => this.#producerOn(router, producerId),
+        registerProducer: (producer, router) => {
+          this.#producers.set(producer.id, { producer, router });
           producer.observer.once('close', () => this.#producers.delete(producer.id));
         },
       },
       peerLogger,
     );
+    peer.once('closed', () => {
+      for (const slot of [this.#primary, ...this.#secondaries.values()]) {
+        if (slot.peers.delete(peer) && !publisher) slot.viewers--;
+      }
+    });
+    return peer;
   }
 
   close(): void {
-    this.#router.close();
+    this.#closed = true;
+    this.#primary.router.close();
+    for (const slot of this.#secondaries.values()) slot.router.close();
+    this.#secondaries.clear();
+  }
+
+  async #place(peer: PeerMedia, publisher: boolean): Promise<RouterPlacement> {
+    let slot = this.#primary;
+    if (!publisher && this.#primary.viewers >= this.#options.viewersPerRouter) slot = await this.#roomiestSecondary();
+    if (this.#closed || slot.router.closed) throw new Error('the room is closing');
+    slot.peers.add(peer);
+    if (!publisher) slot.viewers++;
+    return { router: slot.router, webRtcServer: slot.worker.webRtcServer };
+  }
+
+  /** The secondary router with the most room, on a worker without one of ours if any is left. */
+  async #roomiestSecondary(): Promise<Slot> {
+    for (const worker of this.#pool.workers()) {
+      const index = worker.index;
+      if (index === this.#primary.worker.index || this.#secondaries.has(index) || this.#opening.has(index)) continue;
+      const opening = this.#openSecondary(worker)
+        .then((slot) => {
+          if (this.#closed) slot.router.close();
+          else this.#secondaries.set(index, slot);
+        })
+        .catch((err: unknown) => this.#logger.warn({ err, secondaryWorker: index }, 'cannot open a router on this worker'))
+        .finally(() => this.#opening.delete(index));
+      this.#opening.set(index, opening);
+    }
+    await Promise.all(this.#opening.values());
+    const best = [...this.#secondaries.values()].sort((a, b) => a.viewers - b.viewers)[0];
+    // Every worker full, or none besides the primary: overflow onto the primary.
+    if (!best || best.viewers >= this.#options.viewersPerRouter) return this.#primary;
+    return best;
+  }
+
+  async #openSecondary(worker: MediaWorker): Promise<Slot> {
+    const router = await worker.worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+    const slot: Slot = { router, worker, peers: new Set(), viewers: 0 };
+    this.#logger.info({ secondaryWorker: worker.index }, 'room spreads to another worker');
+    router.on('workerclose', () => {
+      this.#logger.error({ secondaryWorker: worker.index, peers: slot.peers.size }, 'a secondary router lost its worker');
+      if (this.#secondaries.get(worker.index) === slot) this.#secondaries.delete(worker.index);
+      for (const key of [...this.#pipes.keys()]) if (key.endsWith(` ${router.id}`)) this.#pipes.delete(key);
+      const lost = [...slot.peers];
+      slot.peers.clear();
+      slot.viewers = 0;
+      if (lost.length > 0) this.emit('peersLost', lost);
+    });
+    return slot;
+  }
+
+  /** The producer as seen on `router`: itself, or its pipe producer there (made once). */
+  async #producerOn(router: types.Router, producerId: string): Promise<types.Producer | undefined> {
+    const origin = this.#producers.get(producerId);
+    if (!origin) return undefined;
+    if (origin.router === router) return origin.producer;
+    const key = `${producerId} ${router.id}`;
+    let pipe = this.#pipes.get(key);
+    if (!pipe) {
+      pipe = origin.router.pipeToRouter({ producerId, router }).then(({ pipeProducer }) => {
+        if (!pipeProducer) throw new Error('pipeToRouter gave no producer');
+        pipeProducer.observer.once('close', () => this.#pipes.delete(key));
+        return pipeProducer;
+      });
+      pipe.catch(() => this.#pipes.delete(key));
+      this.#pipes.set(key, pipe);
+    }
+    return pipe;
   }
 }

@@ -81,6 +81,14 @@ export class Participant {
     this.#media.close();
   }
 
+  /**
+   * Closes the connection but keeps the participant: the client reconnects and resumes (used when
+   * its media was lost with a worker).
+   */
+  dropConnection(): void {
+    this.#connection?.close();
+  }
+
   /** Called by the room only, after markLeft when the person must also be disconnected (a ban). */
   disconnect(): void {
     this.#connection?.close();

@@ -1,6 +1,6 @@
 import type { Config, RoomPolicy } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { RoomRouter } from '../media/room-router.ts';
+import { RoomRouter, type RoomRouterOptions } from '../media/room-router.ts';
 import type { WorkerPool } from '../media/worker-pool.ts';
 import { Room } from './room.ts';
 
@@ -8,7 +8,7 @@ import { Room } from './room.ts';
 export class RoomRegistry {
   readonly #pool: WorkerPool;
   readonly #policy: RoomPolicy;
-  readonly #speakerThresholdDb: number;
+  readonly #routerOptions: RoomRouterOptions;
   readonly #logger: Logger;
   readonly #rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
@@ -16,7 +16,7 @@ export class RoomRegistry {
   constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger) {
     this.#pool = pool;
     this.#policy = config.room;
-    this.#speakerThresholdDb = config.rtc.speakerThresholdDb;
+    this.#routerOptions = { speakerThresholdDb: config.rtc.speakerThresholdDb, viewersPerRouter: config.rtc.viewersPerRouter };
     this.#logger = logger;
   }
 
@@ -28,6 +28,12 @@ export class RoomRegistry {
     let n = 0;
     for (const room of this.#rooms.values()) n += room.size;
     return n;
+  }
+
+  peersPerWorker(): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const room of this.#rooms.values()) for (const [w, n] of room.placement()) out.set(w, (out.get(w) ?? 0) + n);
+    return out;
   }
 
   get(id: string): Room | undefined {
@@ -52,7 +58,7 @@ export class RoomRegistry {
 
   async #create(id: string): Promise<Room> {
     const logger = this.#logger.child({ room: id });
-    const router = await RoomRouter.create(this.#pool, this.#speakerThresholdDb, logger);
+    const router = await RoomRouter.create(this.#pool, this.#routerOptions, logger);
     const room = new Room(id, router, this.#policy, logger);
     this.#rooms.set(id, room);
     room.once('closed', () => {

@@ -68,6 +68,10 @@ export class Room extends EventEmitter<RoomEvents> {
     // Requests and invitations expire even when nobody touches the stage.
     this.#sweepTimer = setInterval(() => this.#stage.sweep(), 1000).unref();
     router.once('failed', () => this.close('media_failure'));
+    // A secondary worker died: its viewers reconnect, resume, and get media on a live router.
+    router.on('peersLost', (lost) => {
+      for (const p of this.#participants.values()) if (lost.includes(p.media)) p.dropConnection();
+    });
     router.on('dominantSpeaker', (producerId) => {
       const speaker = (producerId && this.#producers.get(producerId)?.participantId) ?? null;
       for (const p of this.#participants.values()) p.notify('activeSpeaker', { participantId: speaker });
@@ -89,6 +93,11 @@ export class Room extends EventEmitter<RoomEvents> {
 
   get hostAwayUntil(): number | undefined {
     return this.#hostAwayUntil;
+  }
+
+  /** Worker index → participants whose media is there. */
+  placement(): Map<number, number> {
+    return this.#router.placement();
   }
 
   producers(): ProducerInfo[] {
@@ -129,7 +138,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
     const id = randomUUID();
     const log = this.#logger.child({ peer: id, role: init.role });
-    const participant = new Participant({ ...init, id, media: this.#createMedia(id, log) });
+    const participant = new Participant({ ...init, id, media: this.#createMedia(id, init.role, log) });
     this.#participants.set(id, participant);
     this.#byIdentity.set(init.identity, participant);
     if (participant.role === 'host') {
@@ -306,7 +315,7 @@ export class Room extends EventEmitter<RoomEvents> {
     clearTimeout(this.#awayTimers.get(participant.id));
     this.#awayTimers.delete(participant.id);
     const log = this.#logger.child({ peer: participant.id, role: participant.role });
-    participant.resume(connection, this.#createMedia(participant.id, log));
+    participant.resume(connection, this.#createMedia(participant.id, participant.role, log));
     if (participant === this.#host && this.#hostAwayUntil !== undefined) {
       this.#hostAwayUntil = undefined;
       this.#broadcast(participant, (p) => p.notify('hostBack', {}));
@@ -316,8 +325,9 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** Fresh media for a participant, wired to tell the room (and the client) what it does. */
-  #createMedia(participantId: string, log: Logger) {
-    const media = this.#router.createPeer(log);
+  #createMedia(participantId: string, role: Role, log: Logger) {
+    // The host stays on the primary router; viewers spread over workers as the audience grows.
+    const media = this.#router.createPeer(log, role === 'host');
     media.on('producerClosed', (producerId) => {
       if (!this.#producers.delete(producerId)) return;
       for (const p of this.#participants.values()) if (p.id !== participantId) p.notify('producerClosed', { producerId });
