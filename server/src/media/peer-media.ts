@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { errors, type types } from 'mediasoup';
 import type { DtlsParameters, MediaKind, Quality, RtpCapabilities, RtpParameters, TransportOptions } from '@onstage/protocol';
 import { InvalidInputError, MediaError, NotFoundError, OnstageError, StateError } from '../errors.ts';
@@ -33,7 +34,20 @@ type PeerMediaEvents = {
 const MAX_PRODUCERS = 4;
 const MAX_CONSUMERS = 64;
 
-type PeerTransport = { transport: types.WebRtcTransport; direction: Direction; connected: boolean };
+type PeerTransport = { transport: types.Transport; direction: Direction; connected: boolean };
+
+/** A plain RTP transport (no ICE/DTLS): FFmpeg sources, load-test sinks, recorders. */
+export type PlainTransportOptions = {
+  direction: Direction;
+  listenIp: string;
+  /** Learn the remote address from the first packet (a sender such as FFmpeg). */
+  comedia: boolean;
+  rtcpMux: boolean;
+  /** SRTP with AES_CM_128_HMAC_SHA1_80, as WebRTC viewers cost. */
+  srtp: boolean;
+  /** Send to this address (a receiver). */
+  connectTo?: { ip: string; port: number };
+};
 
 /**
  * All mediasoup objects of one participant: at most one transport per direction, its producers and
@@ -89,6 +103,34 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     };
   }
 
+  /** A plain transport; unlike WebRTC ones, several may exist per direction (one per FFmpeg stream). */
+  async createPlainTransport(o: PlainTransportOptions): Promise<{ transportId: string; port: number; rtcpPort: number | undefined }> {
+    const { router } = await this.#where();
+    const transport = await mediaCall(() =>
+      router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: o.listenIp },
+        rtcpMux: o.rtcpMux,
+        comedia: o.comedia,
+        enableSrtp: o.srtp,
+        srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
+      }),
+    );
+    if (this.#closed) {
+      transport.close();
+      throw new MediaError('MEDIA_ERROR', 'participant left while the transport was being created');
+    }
+    if (o.connectTo) {
+      // The far end's SRTP key: a receiver that only counts packets never needs it.
+      const srtpParameters = o.srtp
+        ? { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80' as const, keyBase64: randomBytes(30).toString('base64') }
+        : undefined;
+      await mediaCall(() => transport.connect({ ...o.connectTo, ...(srtpParameters ? { srtpParameters } : {}) }));
+    }
+    this.#transports.set(transport.id, { transport, direction: o.direction, connected: o.connectTo !== undefined });
+    transport.observer.once('close', () => this.#transports.delete(transport.id));
+    return { transportId: transport.id, port: transport.tuple.localPort, rtcpPort: transport.rtcpTuple?.localPort };
+  }
+
   async connectTransport(transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
     const t = this.#transport(transportId);
     if (t.connected) throw new StateError('ALREADY_CONNECTED', 'transport is already connected');
@@ -120,6 +162,21 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     });
     this.#ctx.registerProducer(producer, (await this.#where()).router);
     return { producerId: producer.id };
+  }
+
+  /** Packets and bytes each of this peer's producers has received so far. */
+  async producerStats(): Promise<{ producerId: string; kind: MediaKind; packets: number; bytes: number }[]> {
+    const out = [];
+    for (const producer of this.#producers.values()) {
+      let packets = 0;
+      let bytes = 0;
+      for (const s of await producer.getStats()) {
+        packets += s.packetCount;
+        bytes += s.byteCount;
+      }
+      out.push({ producerId: producer.id, kind: producer.kind, packets, bytes });
+    }
+    return out;
   }
 
   /** Stops sending everything (e.g. a co-host leaving the stage); the transport stays for next time. */

@@ -1,0 +1,175 @@
+/**
+ * Capacity benchmark: viewers per core, Onstage against bare mediasoup in the same run.
+ *
+ * One host stream (FFmpeg: VP8 720p30 ~1.5 Mbps + opus 64 kbps, plain RTP) and N viewers, each a
+ * video + audio consumer on an SRTP plain transport to a counting UDP sink on loopback. N steps up
+ * until the worker passes 85% of a core or the kernel reports dropped datagrams (over 1%). The worker is pinned to CPU 1; this
+ * process, FFmpeg and the sink run on CPU 0 (`npm run bench:capacity` pins them).
+ *
+ * Writes bench/results/capacity.json and bench/results/capacity.svg. Options: --rounds N (3),
+ * --window-ms N (4000), --max N (600), --no-spread (skip the two-worker room).
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startSource } from './lib/ffmpeg-source.ts';
+import { plotCpuAgainstViewers } from './lib/plot.ts';
+import { cpuSeconds, pin, rssBytes, sleep, udpDrops } from './lib/proc.ts';
+import { startBare, startOnstage, type System } from './lib/systems.ts';
+import { UdpSink } from './lib/udp-sink.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    'window-ms': { type: 'string', default: '4000' },
+    max: { type: 'string', default: '600' },
+    'no-spread': { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const WINDOW_MS = Number(values['window-ms']);
+const SETTLE_MS = 1500;
+const CPU_LIMIT = 85;
+const LOSS_LIMIT = 0.01;
+const STEPS = [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 800].filter((n) => n <= Number(values.max));
+const RESULTS = new URL('./results/', import.meta.url).pathname;
+
+/** `loss`: kernel-counted drops over packets sent; `deliveryRatio`: sink count over producer count × viewers (read at slightly different moments, so about ±1% of noise). */
+type Step = {
+  viewers: number;
+  cpuPercent: number[];
+  packetsOutPerSec: number;
+  loss: number;
+  deliveryRatio: number;
+  workerRssMB: number;
+  usPerPacket: number;
+};
+type Run = { system: string; round: number; workers: number; steps: Step[]; stoppedBy: string; viewersAt85: number | undefined };
+
+const started = Date.now();
+const say = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
+
+async function measure(sys: System, round: number, cpuOf: (index: number) => string): Promise<Run> {
+  sys.workerPids.forEach((pid, i) => pin(pid, cpuOf(i)));
+  const source = startSource(sys.source.video, sys.source.audio);
+  const sink = new UdpSink();
+  const run: Run = { system: sys.name, round, workers: sys.workerPids.length, steps: [], stoppedBy: 'max viewers', viewersAt85: undefined };
+  try {
+    const deadline = Date.now() + 10_000;
+    while ((await sys.producerPackets()) < 100) {
+      if (Date.now() > deadline) throw new Error('the FFmpeg source sends nothing');
+      await sleep(200);
+    }
+    let viewers = 0;
+    for (const target of STEPS) {
+      while (viewers < target) {
+        await sys.addViewer(await sink.open());
+        viewers++;
+      }
+      await sleep(SETTLE_MS);
+      const c0 = sys.workerPids.map(cpuSeconds);
+      const [s0, p0, d0, t0] = [await sink.count(), await sys.producerPackets(), udpDrops(), performance.now()];
+      await sleep(WINDOW_MS);
+      const c1 = sys.workerPids.map(cpuSeconds);
+      const [s1, p1, d1, t1] = [await sink.count(), await sys.producerPackets(), udpDrops(), performance.now()];
+      const seconds = (t1 - t0) / 1000;
+      const received = s1 - s0;
+      const cpu = c1.map((c, i) => (100 * (c - c0[i]!)) / seconds);
+      const step: Step = {
+        viewers,
+        cpuPercent: cpu.map((c) => Math.round(c * 10) / 10),
+        packetsOutPerSec: Math.round(received / seconds),
+        loss: (d1 - d0) / (received + d1 - d0),
+        deliveryRatio: Math.round((1000 * received) / ((p1 - p0) * viewers)) / 1000,
+        workerRssMB: Math.round(sys.workerPids.reduce((n, pid) => n + rssBytes(pid), 0) / 1e5) / 10,
+        usPerPacket: Math.round((c1.reduce((a, b) => a + b, 0) - c0.reduce((a, b) => a + b, 0)) * 1e7 / received) / 10,
+      };
+      run.steps.push(step);
+      say(
+        `${sys.name.padEnd(15)} round ${round} ${String(viewers).padStart(4)} viewers: worker CPU ${step.cpuPercent.map((c) => `${c.toFixed(1)}%`).join(' + ')}, ` +
+          `${step.packetsOutPerSec} pkt/s out, loss ${(step.loss * 100).toFixed(2)}% (delivered ${step.deliveryRatio}), RSS ${step.workerRssMB} MB, ${step.usPerPacket} µs/pkt`,
+      );
+      if (Math.max(...cpu) > CPU_LIMIT) {
+        run.stoppedBy = `worker CPU over ${CPU_LIMIT}%`;
+        break;
+      }
+      if (step.loss > LOSS_LIMIT) {
+        run.stoppedBy = `loss over ${LOSS_LIMIT * 100}%`;
+        break;
+      }
+    }
+    run.viewersAt85 = viewersAt(run, CPU_LIMIT);
+    return run;
+  } finally {
+    source.kill('SIGINT');
+    sink.close();
+    await sys.close();
+  }
+}
+
+/**
+ * Viewers at which the busiest worker reaches `limit`% of a core, interpolated between steps. A run
+ * stopped by loss first counts its last loss-free step; one that never got there, undefined.
+ */
+function viewersAt(run: Run, limit: number): number | undefined {
+  const pts = run.steps.map((s) => ({ n: s.viewers, c: Math.max(...s.cpuPercent), lossy: s.loss > LOSS_LIMIT }));
+  const firstLossy = pts.findIndex((p) => p.lossy);
+  const usable = firstLossy >= 0 ? pts.slice(0, firstLossy) : pts;
+  for (let i = 1; i < usable.length; i++) {
+    const [a, b] = [usable[i - 1]!, usable[i]!];
+    if (b.c >= limit) return Math.round(a.n + ((limit - a.c) * (b.n - a.n)) / (b.c - a.c));
+  }
+  if (usable[0] && usable[0].c >= limit) return Math.round((usable[0].n * limit) / usable[0].c);
+  return firstLossy >= 0 ? usable.at(-1)?.n : undefined;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+say(`capacity benchmark: ${ROUNDS} rounds, steps ${STEPS.join(', ')}, ${WINDOW_MS} ms windows; worker on CPU 1, load on CPU 0`);
+const runs: Run[] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  // Alternate the order so neither system always runs on a warmer machine.
+  const order = round % 2 ? [startBare, () => startOnstage(1, 100_000)] : [() => startOnstage(1, 100_000), startBare];
+  for (const start of order) runs.push(await measure(await start(), round, () => '1'));
+}
+let spread: Run | undefined;
+if (!values['no-spread']) {
+  say('one room on two workers (CPU 1 and CPU 0, which it shares with the load generator), 150 viewers per router');
+  spread = await measure(await startOnstage(2, 150), 1, (i) => (i === 0 ? '1' : '0'));
+}
+
+const summary = (system: string) => {
+  const rs = runs.filter((r) => r.system === system);
+  const at85 = rs.map((r) => r.viewersAt85).filter((n): n is number => n !== undefined);
+  const us = rs.map((r) => median(r.steps.filter((s) => s.viewers >= 100).map((s) => s.usPerPacket)));
+  return { viewersAt85PerRound: at85, viewersPerCoreMedian: at85.length ? median(at85) : undefined, usPerPacketMedian: median(us) };
+};
+const bare = summary('bare mediasoup');
+const onstage = summary('Onstage');
+const ratio = bare.viewersPerCoreMedian && onstage.viewersPerCoreMedian ? onstage.viewersPerCoreMedian / bare.viewersPerCoreMedian : undefined;
+const result = {
+  command: 'npm run bench:capacity',
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim() },
+  shape: 'one host (VP8 1280x720@30 ~1.5 Mbps + opus 64 kbps); 1 viewer = video + audio consumer, SRTP plain transport, no transport-cc',
+  limits: { cpuPercent: CPU_LIMIT, loss: LOSS_LIMIT, windowMs: WINDOW_MS },
+  bare,
+  onstage,
+  onstageToBareRatio: ratio,
+  twoWorkerRoom: spread && { viewers: spread.steps.at(-1)?.viewers, stoppedBy: spread.stoppedBy, viewersAt85: spread.viewersAt85, steps: spread.steps },
+  runs,
+};
+writeFileSync(`${RESULTS}capacity.json`, `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(`${RESULTS}capacity.svg`, plotCpuAgainstViewers(runs, CPU_LIMIT));
+
+say('');
+say(`viewers per core at ${CPU_LIMIT}% (median of ${ROUNDS}): bare mediasoup ${bare.viewersPerCoreMedian ?? 'n/a'} ${JSON.stringify(bare.viewersAt85PerRound)}, ` +
+  `Onstage ${onstage.viewersPerCoreMedian ?? 'n/a'} ${JSON.stringify(onstage.viewersAt85PerRound)}, ratio ${ratio?.toFixed(3) ?? 'n/a'}`);
+say(`worker CPU per forwarded packet (median, steps ≥ 100 viewers): bare ${bare.usPerPacketMedian} µs, Onstage ${onstage.usPerPacketMedian} µs`);
+if (spread) say(`two-worker room: ${spread.steps.at(-1)?.viewers} viewers when stopped (${spread.stoppedBy}); at 85%: ${spread.viewersAt85 ?? 'n/a'}`);
+say(`wrote ${RESULTS}capacity.json and capacity.svg`);

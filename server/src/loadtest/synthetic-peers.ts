@@ -1,0 +1,71 @@
+import type { MediaKind, RtpCapabilities, RtpParameters } from '@onstage/protocol';
+import type { Connection, Participant } from '../rooms/participant.ts';
+import type { Room } from '../rooms/room.ts';
+
+/**
+ * Load-test entry points: participants without a browser that go through the same Room and
+ * PeerMedia code as real ones, over plain RTP transports. Used by the capacity benchmark.
+ */
+
+const SILENT: Connection = { notify: () => undefined, close: () => undefined };
+
+export type PlainSource = { kind: MediaKind; rtpParameters: RtpParameters };
+
+/** A host fed by plain RTP (e.g. FFmpeg): one comedia transport per track; returns where to send. */
+export async function joinPlainHost(
+  room: Room,
+  identity: string,
+  sources: PlainSource[],
+  listenIp: string,
+): Promise<{ participantId: string; ports: { kind: MediaKind; port: number; rtcpPort: number }[]; stats: () => ReturnType<Participant['media']['producerStats']> }> {
+  const { participant } = room.join({ identity, displayName: identity, role: 'host', connection: SILENT });
+  const ports = [];
+  for (const source of sources) {
+    // One comedia transport per track: FFmpeg sends each stream (and its RTCP) from its own ports.
+    const t = await participant.media.createPlainTransport({
+      direction: 'send',
+      listenIp,
+      comedia: true,
+      rtcpMux: false,
+      srtp: false,
+    });
+    await room.produce(participant, t.transportId, source.kind, source.rtpParameters);
+    ports.push({ kind: source.kind, port: t.port, rtcpPort: t.rtcpPort ?? t.port });
+  }
+  return { participantId: participant.id, ports, stats: () => participant.media.producerStats() };
+}
+
+/**
+ * A viewer that receives every producer of the room over one SRTP plain transport, sent to `sink`.
+ * Its capabilities leave out transport-cc: a sink that sends no feedback would make the worker keep
+ * a growing send history.
+ */
+export async function joinSyntheticViewer(
+  room: Room,
+  identity: string,
+  sink: { ip: string; port: number },
+  listenIp: string,
+): Promise<{ participantId: string; leave(): void }> {
+  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: SILENT });
+  const t = await participant.media.createPlainTransport({
+    direction: 'recv',
+    listenIp,
+    comedia: false,
+    rtcpMux: true,
+    srtp: true,
+    connectTo: sink,
+  });
+  const caps = withoutTransportCc(room.rtpCapabilities);
+  for (const p of room.producers()) {
+    const { consumerId } = await participant.media.consume(t.transportId, p.producerId, caps);
+    await participant.media.resumeConsumer(consumerId);
+  }
+  return { participantId: participant.id, leave: () => room.leave(participant) };
+}
+
+export function withoutTransportCc(caps: RtpCapabilities): RtpCapabilities {
+  return {
+    codecs: caps.codecs?.map((c) => ({ ...c, rtcpFeedback: (c.rtcpFeedback ?? []).filter((f) => f.type !== 'transport-cc') })),
+    headerExtensions: caps.headerExtensions?.filter((h) => !h.uri.includes('transport-wide-cc')),
+  };
+}
