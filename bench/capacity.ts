@@ -3,15 +3,16 @@
  *
  * One host stream (FFmpeg: VP8 720p30 ~1.5 Mbps + opus 64 kbps, plain RTP) and N viewers, each a
  * video + audio consumer on an SRTP plain transport to a counting UDP sink on loopback. N steps up
- * until the worker passes 85% of a core or the kernel reports dropped datagrams (over 1%). The worker is pinned to CPU 1; this
+ * until the worker passes 85% of a core or the kernel reports dropped datagrams (over 1%). One
+ * extra viewer's video goes, as plain RTP, to a real decoder (FFmpeg) whose frame rate is reported. The worker is pinned to CPU 1; this
  * process, FFmpeg and the sink run on CPU 0 (`npm run bench:capacity` pins them).
  *
  * Writes bench/results/capacity.json and bench/results/capacity.svg. Options: --rounds N (3),
- * --window-ms N (4000), --max N (600), --no-spread (skip the two-worker room).
+ * --window-ms N (4000), --max N (600), --no-spread (skip the two-worker room), --out DIR.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startSource } from './lib/ffmpeg-source.ts';
 import { plotCpuAgainstViewers } from './lib/plot.ts';
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     'window-ms': { type: 'string', default: '4000' },
     max: { type: 'string', default: '600' },
     'no-spread': { type: 'boolean', default: false },
+    out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -33,7 +35,7 @@ const SETTLE_MS = 1500;
 const CPU_LIMIT = 85;
 const LOSS_LIMIT = 0.01;
 const STEPS = [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 800].filter((n) => n <= Number(values.max));
-const RESULTS = new URL('./results/', import.meta.url).pathname;
+const RESULTS = values.out.endsWith('/') ? values.out : `${values.out}/`;
 
 /** `loss`: kernel-counted drops over packets sent; `deliveryRatio`: sink count over producer count × viewers (read at slightly different moments, so about ±1% of noise). */
 type Step = {
@@ -44,6 +46,8 @@ type Step = {
   deliveryRatio: number;
   workerRssMB: number;
   usPerPacket: number;
+  /** Frames per second a real decoder (FFmpeg) on one extra viewer decoded; the source sends 30. */
+  decodedFps: number;
 };
 type Run = { system: string; round: number; workers: number; steps: Step[]; stoppedBy: string; viewersAt85: number | undefined };
 
@@ -54,6 +58,7 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
   sys.workerPids.forEach((pid, i) => pin(pid, cpuOf(i)));
   const source = startSource(sys.source.video, sys.source.audio);
   const sink = new UdpSink();
+  let decoded: { frames(): number; close(): void } | undefined;
   const run: Run = { system: sys.name, round, workers: sys.workerPids.length, steps: [], stoppedBy: 'max viewers', viewersAt85: undefined };
   try {
     const deadline = Date.now() + 10_000;
@@ -61,6 +66,7 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
       if (Date.now() > deadline) throw new Error('the FFmpeg source sends nothing');
       await sleep(200);
     }
+    decoded = await sys.addDecodedViewer();
     let viewers = 0;
     for (const target of STEPS) {
       while (viewers < target) {
@@ -68,10 +74,12 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
         viewers++;
       }
       await sleep(SETTLE_MS);
+      const f0 = decoded.frames();
       const c0 = sys.workerPids.map(cpuSeconds);
       const [s0, p0, d0, t0] = [await sink.count(), await sys.producerPackets(), udpDrops(), performance.now()];
       await sleep(WINDOW_MS);
       const c1 = sys.workerPids.map(cpuSeconds);
+      const f1 = decoded.frames();
       const [s1, p1, d1, t1] = [await sink.count(), await sys.producerPackets(), udpDrops(), performance.now()];
       const seconds = (t1 - t0) / 1000;
       const received = s1 - s0;
@@ -84,11 +92,13 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
         deliveryRatio: Math.round((1000 * received) / ((p1 - p0) * viewers)) / 1000,
         workerRssMB: Math.round(sys.workerPids.reduce((n, pid) => n + rssBytes(pid), 0) / 1e5) / 10,
         usPerPacket: Math.round((c1.reduce((a, b) => a + b, 0) - c0.reduce((a, b) => a + b, 0)) * 1e7 / received) / 10,
+        decodedFps: Math.round((10 * (f1 - f0)) / seconds) / 10,
       };
       run.steps.push(step);
       say(
         `${sys.name.padEnd(15)} round ${round} ${String(viewers).padStart(4)} viewers: worker CPU ${step.cpuPercent.map((c) => `${c.toFixed(1)}%`).join(' + ')}, ` +
-          `${step.packetsOutPerSec} pkt/s out, loss ${(step.loss * 100).toFixed(2)}% (delivered ${step.deliveryRatio}), RSS ${step.workerRssMB} MB, ${step.usPerPacket} µs/pkt`,
+          `${step.packetsOutPerSec} pkt/s out, loss ${(step.loss * 100).toFixed(2)}% (delivered ${step.deliveryRatio}), ` +
+          `decoded ${step.decodedFps} fps, RSS ${step.workerRssMB} MB, ${step.usPerPacket} µs/pkt`,
       );
       if (Math.max(...cpu) > CPU_LIMIT) {
         run.stoppedBy = `worker CPU over ${CPU_LIMIT}%`;
@@ -102,6 +112,7 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
     run.viewersAt85 = viewersAt(run, CPU_LIMIT);
     return run;
   } finally {
+    decoded?.close();
     source.kill('SIGINT');
     sink.close();
     await sys.close();
@@ -139,8 +150,9 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 let spread: Run | undefined;
 if (!values['no-spread']) {
-  say('one room on two workers (CPU 1 and CPU 0, which it shares with the load generator), 150 viewers per router');
-  spread = await measure(await startOnstage(2, 150), 1, (i) => (i === 0 ? '1' : '0'));
+  say('one room on two workers (CPU 1, and CPU 0 which it shares with the load generator), 250 viewers per router');
+  spread = await measure(await startOnstage(2, 250), 1, (i) => (i === 0 ? '1' : '0'));
+  spread.system = 'Onstage, 2 workers';
 }
 
 const summary = (system: string) => {
@@ -152,6 +164,11 @@ const summary = (system: string) => {
 const bare = summary('bare mediasoup');
 const onstage = summary('Onstage');
 const ratio = bare.viewersPerCoreMedian && onstage.viewersPerCoreMedian ? onstage.viewersPerCoreMedian / bare.viewersPerCoreMedian : undefined;
+// The machine's speed drifts between rounds, so the fairest comparison pairs the two systems of one round.
+const pairedRatios = Array.from({ length: ROUNDS }, (_, i) => {
+  const [b, o] = ['bare mediasoup', 'Onstage'].map((name) => runs.find((r) => r.system === name && r.round === i + 1)?.viewersAt85);
+  return b && o ? Math.round((1000 * o) / b) / 1000 : undefined;
+}).filter((r): r is number => r !== undefined);
 const result = {
   command: 'npm run bench:capacity',
   date: new Date().toISOString(),
@@ -161,15 +178,27 @@ const result = {
   bare,
   onstage,
   onstageToBareRatio: ratio,
-  twoWorkerRoom: spread && { viewers: spread.steps.at(-1)?.viewers, stoppedBy: spread.stoppedBy, viewersAt85: spread.viewersAt85, steps: spread.steps },
+  pairedRatiosPerRound: pairedRatios,
+  pairedRatioMedian: pairedRatios.length ? median(pairedRatios) : undefined,
+  twoWorkerRoom: spread && {
+    viewersAt85: spread.viewersAt85,
+    toOneWorkerMedian: spread.viewersAt85 && onstage.viewersPerCoreMedian ? spread.viewersAt85 / onstage.viewersPerCoreMedian : undefined,
+    stoppedBy: spread.stoppedBy,
+    steps: spread.steps,
+  },
   runs,
 };
+mkdirSync(RESULTS, { recursive: true });
 writeFileSync(`${RESULTS}capacity.json`, `${JSON.stringify(result, null, 2)}\n`);
-writeFileSync(`${RESULTS}capacity.svg`, plotCpuAgainstViewers(runs, CPU_LIMIT));
+writeFileSync(`${RESULTS}capacity.svg`, plotCpuAgainstViewers(spread ? [...runs, spread] : runs, CPU_LIMIT));
 
 say('');
 say(`viewers per core at ${CPU_LIMIT}% (median of ${ROUNDS}): bare mediasoup ${bare.viewersPerCoreMedian ?? 'n/a'} ${JSON.stringify(bare.viewersAt85PerRound)}, ` +
-  `Onstage ${onstage.viewersPerCoreMedian ?? 'n/a'} ${JSON.stringify(onstage.viewersAt85PerRound)}, ratio ${ratio?.toFixed(3) ?? 'n/a'}`);
+  `Onstage ${onstage.viewersPerCoreMedian ?? 'n/a'} ${JSON.stringify(onstage.viewersAt85PerRound)}, ratio of medians ${ratio?.toFixed(3) ?? 'n/a'}`);
+say(`Onstage / bare paired within each round: ${JSON.stringify(pairedRatios)}, median ${pairedRatios.length ? median(pairedRatios).toFixed(3) : 'n/a'}`);
 say(`worker CPU per forwarded packet (median, steps ≥ 100 viewers): bare ${bare.usPerPacketMedian} µs, Onstage ${onstage.usPerPacketMedian} µs`);
-if (spread) say(`two-worker room: ${spread.steps.at(-1)?.viewers} viewers when stopped (${spread.stoppedBy}); at 85%: ${spread.viewersAt85 ?? 'n/a'}`);
+if (spread) {
+  say(`two-worker room: ${spread.viewersAt85 ?? 'n/a'} viewers when its busiest worker reached ${CPU_LIMIT}% (stopped by ${spread.stoppedBy}), ` +
+    `${result.twoWorkerRoom?.toOneWorkerMedian?.toFixed(2) ?? 'n/a'}× the one-worker median`);
+}
 say(`wrote ${RESULTS}capacity.json and capacity.svg`);

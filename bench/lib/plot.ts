@@ -2,7 +2,7 @@
 
 type Run = { system: string; round: number; steps: { viewers: number; cpuPercent: number[] }[] };
 
-const COLOURS: Record<string, string> = { 'bare mediasoup': '#888888', Onstage: '#3e8ef7' };
+const COLOURS: Record<string, string> = { 'bare mediasoup': '#888888', Onstage: '#3e8ef7', 'Onstage, 2 workers': '#30a46c' };
 
 export function plotCpuAgainstViewers(runs: Run[], limit: number): string {
   const [w, h, left, bottom, top, right] = [720, 420, 60, 50, 30, 150];
@@ -25,6 +25,7 @@ export function plotCpuAgainstViewers(runs: Run[], limit: number): string {
   out.push(`<line x1="${left}" x2="${w - right}" y1="${y(limit)}" y2="${y(limit)}" stroke="#e5484d" stroke-dasharray="4 4"/>`);
   out.push(`<text x="${w - right + 6}" y="${y(limit) + 4}" fill="#e5484d">${limit}% limit</text>`);
   for (const run of runs) {
+    // For a room on several workers, the busiest worker.
     const pts = run.steps.map((s) => `${x(s.viewers).toFixed(1)},${y(Math.max(...s.cpuPercent)).toFixed(1)}`).join(' ');
     out.push(`<polyline points="${pts}" fill="none" stroke="${COLOURS[run.system] ?? '#000'}" stroke-width="2" opacity="0.8"/>`);
   }

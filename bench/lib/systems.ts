@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
-import type { RtpCapabilities } from '@onstage/protocol';
+import type { RtpCapabilities, RtpParameters } from '@onstage/protocol';
 import { ROUTER_MEDIA_CODECS } from '../../server/src/media/codecs.ts';
 import { WorkerPool } from '../../server/src/media/worker-pool.ts';
 import { joinPlainHost, joinSyntheticViewer, withoutTransportCc } from '../../server/src/loadtest/synthetic-peers.ts';
 import { RoomRegistry } from '../../server/src/rooms/room-registry.ts';
 import { createRootLogger } from '../../server/src/logger.ts';
 import { loadConfig } from '../../server/src/config.ts';
+import { freePortPair, startDecoder } from './ffmpeg-decoder.ts';
 import { SOURCE_RTP, type Ports } from './ffmpeg-source.ts';
 
 /** What the benchmark drives: one host stream in, N viewers (video + audio consumers, SRTP) out. */
@@ -19,6 +20,8 @@ export type System = {
   addViewer(sinkPort: number): Promise<void>;
   /** RTP packets the producers have received so far (video + audio). */
   producerPackets(): Promise<number>;
+  /** One more viewer (plain RTP, video only) whose video a real decoder plays; returns its frame count. */
+  addDecodedViewer(): Promise<{ frames(): number; close(): void }>;
   close(): Promise<void>;
 };
 
@@ -57,6 +60,14 @@ export async function startBare(): Promise<System> {
         const c = await t.consume({ producerId: p.id, rtpCapabilities: caps, paused: true });
         await c.resume();
       }
+    },
+    async addDecodedViewer() {
+      const port = await freePortPair();
+      const t = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: IP }, rtcpMux: false, comedia: false });
+      await t.connect({ ip: IP, port, rtcpPort: port + 1 });
+      const c = await t.consume({ producerId: producers[0]!.id, rtpCapabilities: caps, paused: true });
+      await c.resume();
+      return startDecoder(port, c.rtpParameters as RtpParameters);
     },
     async producerPackets() {
       let n = 0;
@@ -102,6 +113,11 @@ export async function startOnstage(workers: number, viewersPerRouter: number): P
     },
     async producerPackets() {
       return (await host.stats()).reduce((n, s) => n + s.packets, 0);
+    },
+    async addDecodedViewer() {
+      const port = await freePortPair();
+      const viewer = await joinSyntheticViewer(room, 'decoded-viewer', { ip: IP, port }, IP, { srtp: false, kinds: ['video'] });
+      return startDecoder(port, viewer.consumers[0]!.rtpParameters);
     },
     async close() {
       rooms.closeAll();
