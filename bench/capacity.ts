@@ -69,18 +69,25 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
     decoded = await sys.addDecodedViewer();
     let viewers = 0;
     for (const target of STEPS) {
-      while (viewers < target) {
-        await sys.addViewer(await sink.open());
-        viewers++;
+      try {
+        while (viewers < target) {
+          const port = await within(20_000, `the sink opening socket ${viewers + 1}`, sink.open());
+          await within(20_000, `adding viewer ${viewers + 1}`, sys.addViewer(port));
+          viewers++;
+        }
+      } catch (err) {
+        run.stoppedBy = (err as Error).message;
+        say(`${sys.name}: ${run.stoppedBy}`);
+        break;
       }
       await sleep(SETTLE_MS);
       const f0 = decoded.frames();
       const c0 = sys.workerPids.map(cpuSeconds);
-      const [s0, p0, d0, t0] = [await sink.count(), await sys.producerPackets(), udpDrops(), performance.now()];
+      const [s0, p0, d0, t0] = [await within(20_000, 'sink count', sink.count()), await within(20_000, 'producer stats', sys.producerPackets()), udpDrops(), performance.now()];
       await sleep(WINDOW_MS);
       const c1 = sys.workerPids.map(cpuSeconds);
       const f1 = decoded.frames();
-      const [s1, p1, d1, t1] = [await sink.count(), await sys.producerPackets(), udpDrops(), performance.now()];
+      const [s1, p1, d1, t1] = [await within(20_000, 'sink count', sink.count()), await within(20_000, 'producer stats', sys.producerPackets()), udpDrops(), performance.now()];
       const seconds = (t1 - t0) / 1000;
       const received = s1 - s0;
       const cpu = c1.map((c, i) => (100 * (c - c0[i]!)) / seconds);
@@ -135,6 +142,19 @@ function viewersAt(run: Run, limit: number): number | undefined {
   return firstLossy >= 0 ? usable.at(-1)?.n : undefined;
 }
 
+/** Fails with `what` if `work` takes longer than `ms` (a stuck step must not hang the benchmark). */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stall = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`stalled: ${what} took over ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([work, stall]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -150,8 +170,8 @@ for (let round = 1; round <= ROUNDS; round++) {
 }
 let spread: Run | undefined;
 if (!values['no-spread']) {
-  say('one room on two workers (CPU 1, and CPU 0 which it shares with the load generator), 250 viewers per router');
-  spread = await measure(await startOnstage(2, 250), 1, (i) => (i === 0 ? '1' : '0'));
+  say('one room on two workers (CPU 1, and CPU 0 which it shares with the load generator), spreading after 100 viewers');
+  spread = await measure(await startOnstage(2, 100), 1, (i) => (i === 0 ? '1' : '0'));
   spread.system = 'Onstage, 2 workers';
 }
 
@@ -182,6 +202,7 @@ const result = {
   pairedRatioMedian: pairedRatios.length ? median(pairedRatios) : undefined,
   twoWorkerRoom: spread && {
     viewersAt85: spread.viewersAt85,
+    lastStep: spread.steps.at(-1),
     toOneWorkerMedian: spread.viewersAt85 && onstage.viewersPerCoreMedian ? spread.viewersAt85 / onstage.viewersPerCoreMedian : undefined,
     stoppedBy: spread.stoppedBy,
     steps: spread.steps,
@@ -198,7 +219,9 @@ say(`viewers per core at ${CPU_LIMIT}% (median of ${ROUNDS}): bare mediasoup ${b
 say(`Onstage / bare paired within each round: ${JSON.stringify(pairedRatios)}, median ${pairedRatios.length ? median(pairedRatios).toFixed(3) : 'n/a'}`);
 say(`worker CPU per forwarded packet (median, steps ≥ 100 viewers): bare ${bare.usPerPacketMedian} µs, Onstage ${onstage.usPerPacketMedian} µs`);
 if (spread) {
-  say(`two-worker room: ${spread.viewersAt85 ?? 'n/a'} viewers when its busiest worker reached ${CPU_LIMIT}% (stopped by ${spread.stoppedBy}), ` +
-    `${result.twoWorkerRoom?.toOneWorkerMedian?.toFixed(2) ?? 'n/a'}× the one-worker median`);
+  const last = spread.steps.at(-1);
+  say(`two-worker room: last step ${last?.viewers} viewers at ${last?.cpuPercent.join('% + ')}% worker CPU, loss ${((last?.loss ?? 0) * 100).toFixed(2)}%; ` +
+    `stopped by ${spread.stoppedBy}; viewers at ${CPU_LIMIT}%: ${spread.viewersAt85 ?? 'n/a'} ` +
+    `(${result.twoWorkerRoom?.toOneWorkerMedian?.toFixed(2) ?? 'n/a'}× the one-worker median)`);
 }
 say(`wrote ${RESULTS}capacity.json and capacity.svg`);

@@ -287,16 +287,25 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
   }
 }
 
+/** A worker request that takes this long is given up on, so one stuck request cannot block a client's queue. */
+const MEDIA_CALL_TIMEOUT_MS = 10_000;
+
 /**
  * Runs a mediasoup call and maps its failures: mediasoup throws TypeError or UnsupportedError for
- * parameters it rejects (the client's fault); anything else is a media failure.
+ * parameters it rejects (the client's fault); anything else, a timeout included, is a media failure.
  */
 async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MediaError('MEDIA_ERROR', `the media worker did not answer within ${MEDIA_CALL_TIMEOUT_MS} ms`)), MEDIA_CALL_TIMEOUT_MS);
+  });
   try {
-    return await fn();
+    return await Promise.race([fn(), timeout]);
   } catch (err) {
     if (err instanceof OnstageError) throw err;
     if (err instanceof TypeError || err instanceof errors.UnsupportedError) throw new InvalidInputError('INVALID_PAYLOAD', err.message, { cause: err });
     throw new MediaError('MEDIA_ERROR', (err as Error).message ?? 'media operation failed', { cause: err });
+  } finally {
+    clearTimeout(timer);
   }
 }

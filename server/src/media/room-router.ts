@@ -27,8 +27,9 @@ type Slot = { router: types.Router; worker: MediaWorker; peers: Set<PeerMedia>; 
 
 /**
  * The media side of one room. The primary router (created with the room) carries the host and the
- * first viewers; when it holds `viewersPerRouter` viewers, new viewers go to routers on other
- * workers, each fed by `pipeToRouter`: every producer is piped once per router, never per viewer.
+ * first viewers; once it holds `viewersPerRouter` viewers, the room opens a router on every other
+ * worker and each new viewer goes to the router with the fewest viewers, primary included. Other
+ * routers are fed by `pipeToRouter`: every producer is piped once per router, never per viewer.
  */
 export class RoomRouter extends EventEmitter<RoomRouterEvents> {
   readonly #pool: WorkerPool;
@@ -131,15 +132,15 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
 
   async #place(peer: PeerMedia, publisher: boolean): Promise<RouterPlacement> {
     let slot = this.#primary;
-    if (!publisher && this.#primary.viewers >= this.#options.viewersPerRouter) slot = await this.#roomiestSecondary();
+    if (!publisher && this.#primary.viewers >= this.#options.viewersPerRouter) slot = await this.#leastLoaded();
     if (this.#closed || slot.router.closed) throw new Error('the room is closing');
     slot.peers.add(peer);
     if (!publisher) slot.viewers++;
     return { router: slot.router, webRtcServer: slot.worker.webRtcServer };
   }
 
-  /** The secondary router with the most room, on a worker without one of ours if any is left. */
-  async #roomiestSecondary(): Promise<Slot> {
+  /** The router with the fewest viewers, after opening one on every live worker that has none. */
+  async #leastLoaded(): Promise<Slot> {
     for (const worker of this.#pool.workers()) {
       const index = worker.index;
       if (index === this.#primary.worker.index || this.#secondaries.has(index) || this.#opening.has(index)) continue;
@@ -153,10 +154,8 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
       this.#opening.set(index, opening);
     }
     await Promise.all(this.#opening.values());
-    const best = [...this.#secondaries.values()].sort((a, b) => a.viewers - b.viewers)[0];
-    // Every worker full, or none besides the primary: overflow onto the primary.
-    if (!best || best.viewers >= this.#options.viewersPerRouter) return this.#primary;
-    return best;
+    // Ties go to the primary: no pipe needed there.
+    return [this.#primary, ...this.#secondaries.values()].reduce((best, s) => (s.viewers < best.viewers ? s : best));
   }
 
   async #openSecondary(worker: MediaWorker): Promise<Slot> {
