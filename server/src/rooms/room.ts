@@ -18,7 +18,7 @@ import type { Logger } from '../logger.ts';
 import type { Direction } from '../media/peer-media.ts';
 import type { RoomRouter } from '../media/room-router.ts';
 import { Chat } from './chat.ts';
-import { Participant, type Connection } from './participant.ts';
+import { Participant, type Connection, type Notify } from './participant.ts';
 import { Stage, type UnseatReason } from './stage.ts';
 
 /**
@@ -61,7 +61,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#chat = new Chat(policy.chat);
     this.#stage.on('changed', () => {
       const state = this.stageState();
-      for (const p of this.#participants.values()) p.notify('stageChanged', state);
+      this.#notifyAll('stageChanged', state);
       this.#notifyHostOfParticipants();
     });
     this.#stage.on('unseated', (participantId, reason) => this.#onUnseated(participantId, reason));
@@ -74,7 +74,7 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     router.on('dominantSpeaker', (producerId) => {
       const speaker = (producerId && this.#producers.get(producerId)?.participantId) ?? null;
-      for (const p of this.#participants.values()) p.notify('activeSpeaker', { participantId: speaker });
+      this.#notifyAll('activeSpeaker', { participantId: speaker });
     });
   }
 
@@ -262,14 +262,14 @@ export class Room extends EventEmitter<RoomEvents> {
 
   sendChat(author: Participant, text: string): ChatMessage {
     const message = this.#chat.post({ participantId: author.id, identity: author.identity, displayName: author.displayName }, text);
-    for (const p of this.#participants.values()) p.notify('chatMessage', message);
+    this.#notifyAll('chatMessage', message);
     return message;
   }
 
   deleteChat(host: Participant, messageId: string): void {
     this.#assertRole(host, 'host');
     this.#chat.delete(messageId);
-    for (const p of this.#participants.values()) p.notify('chatDeleted', { messageId });
+    this.#notifyAll('chatDeleted', { messageId });
   }
 
   /** Bans the participant's identity for the life of the room and removes them now. */
@@ -282,7 +282,7 @@ export class Room extends EventEmitter<RoomEvents> {
     target.notify('removed', { reason: 'banned' });
     this.leave(target);
     target.disconnect();
-    for (const m of deleted) for (const p of this.#participants.values()) p.notify('chatDeleted', { messageId: m.messageId });
+    for (const m of deleted) this.#notifyAll('chatDeleted', { messageId: m.messageId });
   }
 
   // Life ----------------------------------------------------------------------------------------
@@ -336,7 +336,7 @@ export class Room extends EventEmitter<RoomEvents> {
       const info = this.#producers.get(producerId);
       if (!info) return;
       info.paused = paused;
-      for (const p of this.#participants.values()) p.notify('producerPaused', { producerId, paused });
+      this.#notifyAll('producerPaused', { producerId, paused });
     });
     media.on('consumerClosed', (consumerId) => {
       const p = this.#participants.get(participantId);
@@ -372,6 +372,10 @@ export class Room extends EventEmitter<RoomEvents> {
   #assertOnStage(participant: Participant): void {
     if (!this.#stage.isOnStage(participant.id)) throw new ForbiddenError('only the host and co-hosts on stage may publish media');
   }
+
+  #notifyAll: Notify = (name, body) => {
+    for (const p of this.#participants.values()) p.notify(name, body);
+  };
 
   #broadcast(except: Participant, send: (p: Participant) => void): void {
     for (const p of this.#participants.values()) if (p !== except) send(p);
