@@ -31,7 +31,9 @@ const { values } = parseArgs({
 });
 const ROUNDS = Number(values.rounds);
 const WINDOW_MS = Number(values['window-ms']);
-const SETTLE_MS = 1500;
+// New video consumers forward nothing until the next keyframe; FFmpeg sends one every 2 s (GOP 60)
+// and ignores keyframe requests, so settle longer than that before measuring.
+const SETTLE_MS = 2500;
 const CPU_LIMIT = 85;
 const LOSS_LIMIT = 0.01;
 const STEPS = [50, 100, 150, 200, 250, 300, 350, 400, 450, 500, 600, 800].filter((n) => n <= Number(values.max));
