@@ -71,45 +71,27 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
     decoded = await sys.addDecodedViewer();
     let viewers = 0;
     for (const target of STEPS) {
+      let step: Step;
       try {
         while (viewers < target) {
           const port = await within(20_000, `the sink opening socket ${viewers + 1}`, sink.open());
           await within(20_000, `adding viewer ${viewers + 1}`, sys.addViewer(port));
           viewers++;
         }
+        step = await measureStep(sys, sink, decoded, viewers);
       } catch (err) {
+        // Seen on this machine near saturation, with bare mediasoup too: a worker request never answered.
         run.stoppedBy = (err as Error).message;
         say(`${sys.name}: ${run.stoppedBy}`);
         break;
       }
-      await sleep(SETTLE_MS);
-      const f0 = decoded.frames();
-      const c0 = sys.workerPids.map(cpuSeconds);
-      const [s0, p0, d0, t0] = [await within(20_000, 'sink count', sink.count()), await within(20_000, 'producer stats', sys.producerPackets()), udpDrops(), performance.now()];
-      await sleep(WINDOW_MS);
-      const c1 = sys.workerPids.map(cpuSeconds);
-      const f1 = decoded.frames();
-      const [s1, p1, d1, t1] = [await within(20_000, 'sink count', sink.count()), await within(20_000, 'producer stats', sys.producerPackets()), udpDrops(), performance.now()];
-      const seconds = (t1 - t0) / 1000;
-      const received = s1 - s0;
-      const cpu = c1.map((c, i) => (100 * (c - c0[i]!)) / seconds);
-      const step: Step = {
-        viewers,
-        cpuPercent: cpu.map((c) => Math.round(c * 10) / 10),
-        packetsOutPerSec: Math.round(received / seconds),
-        loss: (d1 - d0) / (received + d1 - d0),
-        deliveryRatio: Math.round((1000 * received) / ((p1 - p0) * viewers)) / 1000,
-        workerRssMB: Math.round(sys.workerPids.reduce((n, pid) => n + rssBytes(pid), 0) / 1e5) / 10,
-        usPerPacket: Math.round((c1.reduce((a, b) => a + b, 0) - c0.reduce((a, b) => a + b, 0)) * 1e7 / received) / 10,
-        decodedFps: Math.round((10 * (f1 - f0)) / seconds) / 10,
-      };
       run.steps.push(step);
       say(
         `${sys.name.padEnd(15)} round ${round} ${String(viewers).padStart(4)} viewers: worker CPU ${step.cpuPercent.map((c) => `${c.toFixed(1)}%`).join(' + ')}, ` +
           `${step.packetsOutPerSec} pkt/s out, loss ${(step.loss * 100).toFixed(2)}% (delivered ${step.deliveryRatio}), ` +
           `decoded ${step.decodedFps} fps, RSS ${step.workerRssMB} MB, ${step.usPerPacket} µs/pkt`,
       );
-      if (Math.max(...cpu) > CPU_LIMIT) {
+      if (Math.max(...step.cpuPercent) > CPU_LIMIT) {
         run.stoppedBy = `worker CPU over ${CPU_LIMIT}%`;
         break;
       }
@@ -128,9 +110,39 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
   }
 }
 
+/** One measurement window at the current number of viewers. */
+async function measureStep(sys: System, sink: UdpSink, decoded: { frames(): number }, viewers: number): Promise<Step> {
+  await sleep(SETTLE_MS);
+  const read = async () => ({
+    sink: await within(20_000, 'sink count', sink.count()),
+    produced: await within(20_000, 'producer stats', sys.producerPackets()),
+    cpu: sys.workerPids.map(cpuSeconds),
+    drops: udpDrops(),
+    frames: decoded.frames(),
+    at: performance.now(),
+  });
+  const a = await read();
+  await sleep(WINDOW_MS);
+  const b = await read();
+  const seconds = (b.at - a.at) / 1000;
+  const received = b.sink - a.sink;
+  const cpuUsed = b.cpu.map((c, i) => c - a.cpu[i]!);
+  return {
+    viewers,
+    cpuPercent: cpuUsed.map((c) => Math.round((1000 * c) / seconds) / 10),
+    packetsOutPerSec: Math.round(received / seconds),
+    loss: (b.drops - a.drops) / (received + b.drops - a.drops),
+    deliveryRatio: Math.round((1000 * received) / ((b.produced - a.produced) * viewers)) / 1000,
+    workerRssMB: Math.round(sys.workerPids.reduce((n, pid) => n + rssBytes(pid), 0) / 1e5) / 10,
+    usPerPacket: Math.round((cpuUsed.reduce((x, y) => x + y, 0) * 1e7) / received) / 10,
+    decodedFps: Math.round((10 * (b.frames - a.frames)) / seconds) / 10,
+  };
+}
+
 /**
  * Viewers at which the busiest worker reaches `limit`% of a core, interpolated between steps. A run
- * stopped by loss first counts its last loss-free step; one that never got there, undefined.
+ * stopped first by loss or by a stalled worker counts its last good step; one that never got there
+ * and was not stopped, undefined.
  */
 function viewersAt(run: Run, limit: number): number | undefined {
   const pts = run.steps.map((s) => ({ n: s.viewers, c: Math.max(...s.cpuPercent), lossy: s.loss > LOSS_LIMIT }));
@@ -141,7 +153,7 @@ function viewersAt(run: Run, limit: number): number | undefined {
     if (b.c >= limit) return Math.round(a.n + ((limit - a.c) * (b.n - a.n)) / (b.c - a.c));
   }
   if (usable[0] && usable[0].c >= limit) return Math.round((usable[0].n * limit) / usable[0].c);
-  return firstLossy >= 0 ? usable.at(-1)?.n : undefined;
+  return firstLossy >= 0 || run.stoppedBy.startsWith('stalled') ? usable.at(-1)?.n : undefined;
 }
 
 /** Fails with `what` if `work` takes longer than `ms` (a stuck step must not hang the benchmark). */
