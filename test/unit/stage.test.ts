@@ -215,7 +215,7 @@ describe('races', () => {
     small.leave('A');
     small.invite('B');
     small.answerInvite('B', true);
-    assert.deepEqual(small.cohostIds, ['B']);
+    assert.deepEqual(small.snapshot().seats.map((x) => x.participantId), ['H', 'B']);
   });
 
   test('a stage of one seat is the host alone', () => {

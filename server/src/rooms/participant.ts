@@ -82,16 +82,10 @@ export class Participant {
   }
 
   /**
-   * Closes the connection but keeps the participant: the client reconnects and resumes (used when
-   * its media was lost with a worker).
+   * Closes the connection. A participant still in the room reconnects and resumes (its media was lost
+   * with a worker); one who has left (a ban) is simply disconnected.
    */
   dropConnection(): void {
     this.#connection?.close();
-  }
-
-  /** Called by the room only, after markLeft when the person must also be disconnected (a ban). */
-  disconnect(): void {
-    this.#connection?.close();
-    this.#connection = undefined;
   }
 }

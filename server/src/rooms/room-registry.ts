@@ -36,10 +36,6 @@ export class RoomRegistry {
     return out;
   }
 
-  get(id: string): Room | undefined {
-    return this.#rooms.get(id);
-  }
-
   /** The open room with this id, created if needed. Concurrent callers share one creation. */
   async open(id: string): Promise<Room> {
     const existing = this.#rooms.get(id);

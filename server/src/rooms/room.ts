@@ -281,7 +281,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#chat.ban(target.identity, [target.id]);
     target.notify('removed', { reason: 'banned' });
     this.leave(target);
-    target.disconnect();
+    target.dropConnection();
     for (const m of deleted) this.#notifyAll('chatDeleted', { messageId: m.messageId });
   }
 

@@ -56,10 +56,6 @@ export class Stage extends EventEmitter<StageEvents> {
     return this.#host?.participantId === participantId || this.#cohosts.has(participantId);
   }
 
-  get cohostIds(): string[] {
-    return [...this.#cohosts.keys()];
-  }
-
   snapshot(): StageSnapshot {
     this.sweep();
     const pending = (m: Map<string, number>) => [...m].map(([participantId, expiresAt]) => ({ participantId, expiresAt }));
