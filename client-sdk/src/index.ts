@@ -1,4 +1,11 @@
-export { OnstageClient, type OnstageClientOptions, type OnstageEvents, type TrackStats } from './onstage-client.ts';
+export {
+  OnstageClient,
+  type OnstageClientOptions,
+  type OnstageEvents,
+  type TrackStats,
+  type WatchMode,
+  type WatchOptions,
+} from './onstage-client.ts';
 export { OnstageRequestError, type TokenSource } from './signalling-channel.ts';
 export { fetchDevToken } from './dev-token.ts';
 export type {
@@ -6,6 +13,7 @@ export type {
   ErrorCode,
   ParticipantInfo,
   Quality,
+  Recording,
   RoomId,
   ShowEndReason,
   StageState,

@@ -13,6 +13,7 @@ import type {
   StageState,
   TransportOptions,
 } from '@onstage/protocol';
+import { playHls, waitForHls } from './hls-player.ts';
 import { OnstageRequestError, SignallingChannel, type TokenSource } from './signalling-channel.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
@@ -25,7 +26,19 @@ export type OnstageClientOptions = {
   requestTimeoutMs?: number;
 };
 
+/** How a viewer receives the show: WebRTC (sub-second) or HLS (a few seconds behind, works anywhere HTTP does). */
+export type WatchMode = 'webrtc' | 'hls';
+
+export type WatchOptions = {
+  /** 'auto' (default) tries WebRTC and falls back to HLS by itself; the others force one. */
+  mode?: 'auto' | WatchMode;
+  /** In 'auto', how long WebRTC may take to connect before falling back (ms). Default 5000. */
+  fallbackAfterMs?: number;
+};
+
 export type OnstageEvents = {
+  /** (viewer) The way the show is received; 'hls' means: call `attachHls(video)`. */
+  mode: [mode: WatchMode, reason: string];
   /** (viewer) The host went live. Tracks follow as `trackadded`. */
   live: [];
   /** (viewer) The show ended: every received track has been removed. */
@@ -102,6 +115,11 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   #participantId: string | undefined;
   #stage: StageState | undefined;
   #quality: Quality = 'auto';
+  #mode: WatchMode = 'webrtc';
+  #modeChoice: 'auto' | WatchMode = 'auto';
+  #fallbackAfterMs = 5000;
+  #fallbackTimer: ReturnType<typeof setTimeout> | undefined;
+  #hls: { video: HTMLVideoElement; stop: () => void; abort: AbortController } | undefined;
 
   constructor(options: OnstageClientOptions) {
     super();
@@ -135,11 +153,57 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
 
   /**
    * Joins `roomId` as a viewer. Resolves with a MediaStream of the host's tracks, now or when the
-   * host goes live; co-hosts' tracks come with `trackadded` (and `streamOf`).
+   * host goes live; co-hosts' tracks come with `trackadded` (and `streamOf`). When WebRTC cannot
+   * be used (no WebRTC, the server refuses it, or it does not connect in time) the client switches
+   * to HLS by itself and emits `mode` 'hls': then show the stream with `attachHls(video)`. Chat and
+   * the stage work the same in both modes.
    */
-  async watch(roomId: RoomId): Promise<MediaStream> {
+  async watch(roomId: RoomId, options: WatchOptions = {}): Promise<MediaStream> {
+    this.#modeChoice = options.mode ?? 'auto';
+    this.#fallbackAfterMs = options.fallbackAfterMs ?? 5000;
+    this.#mode = this.#modeChoice === 'hls' ? 'hls' : 'webrtc';
     await this.#enter(roomId, 'viewer');
+    this.emit('mode', this.#mode, this.#modeChoice === 'hls' ? 'asked for HLS' : 'WebRTC');
     return this.#showStream;
+  }
+
+  /** How this viewer receives the show now. */
+  get mode(): WatchMode {
+    return this.#mode;
+  }
+
+  /**
+   * (HLS mode) Plays the room's HLS in `video`, once the server has it, and again for each new
+   * show. Calling it again moves playback to another element.
+   */
+  attachHls(video: HTMLVideoElement): void {
+    this.#detachHls();
+    const room = this.#room;
+    if (!room) throw new Error('not in a room');
+    const abort = new AbortController();
+    const entry = { video, stop: () => {}, abort };
+    this.#hls = entry;
+    waitForHls(this.#url, room.id, abort.signal).then(
+      (url) => {
+        if (this.#hls === entry) entry.stop = playHls(video, url, (message) => this.emit('error', new Error(`HLS: ${message}`)));
+      },
+      () => {},
+    );
+  }
+
+  #detachHls(): void {
+    this.#hls?.abort.abort();
+    this.#hls?.stop();
+    this.#hls = undefined;
+  }
+
+  /** Gives up on WebRTC for this session (auto mode only) and tells the app to play HLS. */
+  #fallBack(reason: string): void {
+    if (this.#mode === 'hls' || this.#modeChoice !== 'auto' || this.#room?.role !== 'viewer') return;
+    this.#mode = 'hls';
+    clearTimeout(this.#fallbackTimer);
+    void this.#resetMedia();
+    this.emit('mode', 'hls', reason);
   }
 
   /** Sends these tracks while on stage (the host always is; a viewer once seated). */
@@ -221,6 +285,8 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     if (channel?.connected) await channel.request('leave', {}).catch(() => undefined);
     channel?.close();
     await this.#resetMedia();
+    this.#detachHls();
+    clearTimeout(this.#fallbackTimer);
     this.#outgoing = [];
     this.#participantId = undefined;
     this.#stage = undefined;
@@ -245,8 +311,13 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
 
   #listen(channel: SignallingChannel): void {
     const mine = () => this.#channel === channel;
-    channel.on('showStarted', () => mine() && this.emit('live'));
-    channel.on('producerAdded', (info) => mine() && void this.#receiveSafely(channel, info));
+    channel.on('showStarted', () => {
+      if (!mine()) return;
+      // A new show has new HLS: start its playback over.
+      if (this.#hls) this.attachHls(this.#hls.video);
+      this.emit('live');
+    });
+    channel.on('producerAdded', (info) => mine() && this.#mode === 'webrtc' && void this.#receiveSafely(channel, info));
     channel.on('producerClosed', ({ producerId }) => {
       for (const [id, r] of this.#received) if (r.info.producerId === producerId) this.#unreceive(id);
     });
@@ -291,27 +362,63 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     const joined = await channel.request('join', { roomId: room.id, role: room.role });
     await this.#resetMedia();
     this.#participantId = joined.participantId;
+    if (this.#mode === 'webrtc') {
+      try {
+        await this.#startWebRtc(channel, joined.routerRtpCapabilities as types.RtpCapabilities);
+      } catch (err) {
+        if (this.#modeChoice !== 'auto' || room.role !== 'viewer') throw err;
+        this.#fallBack(`WebRTC failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.#onStage(joined.stage);
+    if (joined.participants.length > 0) this.emit('participants', joined.participants);
+    for (const m of joined.chat) this.emit('chat', m);
+    if (joined.live) this.emit('live');
+    if (joined.hostAwayUntil !== undefined) this.emit('hostaway', joined.hostAwayUntil);
+    if (this.#mode === 'webrtc') await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info)));
+    await this.#produceOutgoing();
+    return joined.resumed;
+  }
+
+  async #startWebRtc(channel: SignallingChannel, routerRtpCapabilities: types.RtpCapabilities): Promise<void> {
     if (!this.#device) {
       const device = await Device.factory();
-      await device.load({ routerRtpCapabilities: joined.routerRtpCapabilities as types.RtpCapabilities });
+      await device.load({ routerRtpCapabilities });
       this.#device = device;
     }
     const device = this.#device;
     this.#recvTransport = channel.request('createTransport', { direction: 'recv' }).then((options) => {
       const transport = device.createRecvTransport(toTransportOptions(options));
       this.#wireConnect(channel, transport);
+      this.#watchConnection(transport);
       return transport;
     });
     await this.#recvTransport;
     if (this.#quality !== 'auto') await channel.request('setPreferredQuality', { quality: this.#quality });
-    this.#onStage(joined.stage);
-    if (joined.participants.length > 0) this.emit('participants', joined.participants);
-    for (const m of joined.chat) this.emit('chat', m);
-    if (joined.live) this.emit('live');
-    if (joined.hostAwayUntil !== undefined) this.emit('hostaway', joined.hostAwayUntil);
-    await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info)));
-    await this.#produceOutgoing();
-    return joined.resumed;
+  }
+
+  /** (auto mode) Falls back to HLS if the receive transport fails, or is not connected in time once it starts. */
+  #watchConnection(transport: types.Transport): void {
+    if (this.#modeChoice !== 'auto' || this.#room?.role !== 'viewer') return;
+    transport.on('connectionstatechange', (state) => {
+      if (state === 'connected') {
+        clearTimeout(this.#fallbackTimer);
+        this.#fallbackTimer = undefined;
+      }
+      if (state === 'failed' && !transport.closed) this.#fallBack('WebRTC connection failed');
+    });
+  }
+
+  /** (auto mode) Media is about to flow: WebRTC has `fallbackAfterMs` to connect. */
+  #armFallback(transport: types.Transport): void {
+    if (this.#modeChoice !== 'auto' || this.#room?.role !== 'viewer') return;
+    if (this.#fallbackTimer || transport.connectionState === 'connected') return;
+    this.#fallbackTimer = setTimeout(() => {
+      this.#fallbackTimer = undefined;
+      if (transport.connectionState !== 'connected' && !transport.closed) {
+        this.#fallBack(`WebRTC did not connect within ${this.#fallbackAfterMs} ms`);
+      }
+    }, this.#fallbackAfterMs);
   }
 
   #onStage(stage: StageState): void {
@@ -394,6 +501,10 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     } catch (err) {
       if (this.#channel !== channel) return;
       if (err instanceof OnstageRequestError && err.code === 'PRODUCER_NOT_FOUND') return;
+      if (this.#modeChoice === 'auto' && this.#room?.role === 'viewer') {
+        this.#fallBack(`cannot receive over WebRTC: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
       this.emit('error', err instanceof Error ? err : new Error(String(err)));
     }
   }
@@ -410,6 +521,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       rtpCapabilities: device.rtpCapabilities as Body<'consume'>['rtpCapabilities'],
     });
     if (this.#recvTransport !== recv) return; // media was rebuilt meanwhile
+    this.#armFallback(transport);
     const consumer = await transport.consume({
       id: answer.consumerId,
       producerId: answer.producerId,

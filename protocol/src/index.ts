@@ -5,3 +5,4 @@ export * from './requests.ts';
 export * from './token.ts';
 export * from './ids.ts';
 export * from './room-state.ts';
+export * from './recordings.ts';

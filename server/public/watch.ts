@@ -1,9 +1,14 @@
-import { OnstageClient, type Quality, type ShowEndReason, type StageState } from '@onstage/client-sdk';
+import { OnstageClient, type Quality, type Recording, type ShowEndReason, type StageState, type WatchMode } from '@onstage/client-sdk';
 import { mountChat } from './chat-panel.ts';
-import { byId, devTokenFor, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
+import { byId, devTokenFor, el, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
 import { StageGrid } from './stage-grid.ts';
 
 const room = roomFromPath();
+const params = new URLSearchParams(location.search);
+// ?mode=hls forces HLS, ?mode=webrtc forces WebRTC; by default WebRTC with HLS as the fallback.
+const modeParam = params.get('mode');
+const mode = modeParam === 'hls' || modeParam === 'webrtc' ? modeParam : 'auto';
+const replayId = params.get('recording');
 const unmute = byId<HTMLButtonElement>('unmute');
 const requestButton = byId<HTMLButtonElement>('request-stage');
 const leaveButton = byId<HTMLButtonElement>('leave-stage');
@@ -23,6 +28,9 @@ const debug = {
   ended: undefined as ShowEndReason | undefined,
   reconnects: 0,
   activeSpeaker: null as string | null,
+  mode: undefined as WatchMode | undefined,
+  /** Why the current mode was chosen (e.g. the reason WebRTC was given up). */
+  modeReason: '',
 };
 Object.assign(globalThis, { onstage: debug });
 
@@ -51,6 +59,21 @@ client.on('ended', (reason) => {
   setStatus('Stay on this page: the show resumes here if the host comes back.');
 });
 client.on('activespeaker', (id) => (debug.activeSpeaker = id));
+client.on('mode', (m, reason) => {
+  debug.mode = m;
+  debug.modeReason = reason;
+  byId('badge').title = `${m}: ${reason}`;
+  if (m !== 'hls') return;
+  // One <video> with the composite (host and co-hosts), a few seconds behind.
+  const grid = byId('grid');
+  grid.querySelectorAll('.tile').forEach((t) => t.remove());
+  const video = el('video', { className: 'single', id: 'hls-video', autoplay: true, muted: true, playsInline: true });
+  grid.prepend(video);
+  client.attachHls(video);
+  setOverlay(undefined);
+  setStatus(`Watching over HLS (${reason}); a few seconds behind live.`);
+  unmute.onclick = () => (video.muted = !video.muted);
+});
 client.on('hostaway', () => setStatus('The host is reconnecting…'));
 client.on('hostback', () => setStatus(''));
 client.on('reconnecting', () => setStatus('Connection lost; reconnecting…', true));
@@ -116,16 +139,57 @@ unmute.addEventListener('click', () => {
   unmute.textContent = on ? 'Mute' : 'Unmute';
 });
 
+/** Lists this room's finished recordings; each plays here with ?recording=<id>. */
+async function loadPastShows(): Promise<void> {
+  const res = await fetch(`/api/recordings?room=${encodeURIComponent(room)}`);
+  const list = res.ok ? ((await res.json()) as { recordings: Recording[] }).recordings : [];
+  renderList(
+    byId('past-list'),
+    list
+      .filter((r) => r.status === 'ready')
+      .map((r) => ({
+        label: `${new Date(r.startedAt).toLocaleString()} · ${formatDuration(r.durationS ?? 0)}`,
+        actions: [['Play', async () => void (location.search = `?recording=${r.id}`)]],
+      })),
+    'none yet',
+  );
+}
+
+function formatDuration(s: number): string {
+  return `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+}
+
+/** Plays a past show (VOD) instead of the live room. */
+async function replay(id: string): Promise<void> {
+  const res = await fetch(`/api/recordings/${encodeURIComponent(id)}`);
+  if (!res.ok) throw new Error(`no such recording (${res.status})`);
+  const recording = (await res.json()) as Recording;
+  if (recording.status !== 'ready' || !recording.url) throw new Error(`this recording is ${recording.status}`);
+  const video = el('video', { className: 'single', id: 'replay-video', controls: true, autoplay: true, muted: true, playsInline: true, src: recording.url });
+  byId('grid').prepend(video);
+  setBadge('REPLAY', false);
+  setOverlay(undefined);
+  setStatus(`Recorded ${new Date(recording.startedAt).toLocaleString()}. `);
+  byId('status').append(el('a', { href: location.pathname, textContent: 'Back to the live room' }));
+}
+
+client.on('ended', () => void loadPastShows().catch(() => {}));
+void loadPastShows().catch(() => {});
+
 try {
-  setStatus('Connecting…');
-  const show = await client.watch(room);
-  if (show.getTracks().length === 0) {
-    setBadge('WAITING', false);
-    setOverlay('Waiting for the host to go live…');
-    setStatus('');
+  if (replayId) {
+    await replay(replayId);
+  } else {
+    setStatus('Connecting…');
+    const show = await client.watch(room, { mode });
+    if (show.getTracks().length === 0 && client.mode === 'webrtc') {
+      setBadge('WAITING', false);
+      setOverlay('Waiting for the host to go live…');
+      setStatus('');
+    }
   }
 } catch (err) {
   setBadge('ERROR', false);
-  setOverlay('Cannot watch this show');
+  setOverlay(replayId ? 'Cannot play this recording' : 'Cannot watch this show');
   setStatus(errorText(err), true);
 }

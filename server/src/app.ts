@@ -8,6 +8,7 @@ import { Metrics } from './metrics.ts';
 import { loadDemoAssets } from './http/demo-assets.ts';
 import { createHttpHandler } from './http/http-handler.ts';
 import { WorkerPool } from './media/worker-pool.ts';
+import { RecordingService } from './recording/recording-service.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
 import { SignallingSession } from './signalling/session.ts';
 import { socketAuth } from './auth/socket-auth.ts';
@@ -18,14 +19,16 @@ export class OnstageServer {
   readonly #io: SocketServer;
   readonly #pool: WorkerPool;
   readonly #rooms: RoomRegistry;
+  readonly #recordings: RecordingService;
   readonly #logger: Logger;
   #closing = false;
 
-  private constructor(http: HttpServer, io: SocketServer, pool: WorkerPool, rooms: RoomRegistry, logger: Logger) {
+  private constructor(http: HttpServer, io: SocketServer, pool: WorkerPool, rooms: RoomRegistry, recordings: RecordingService, logger: Logger) {
     this.#http = http;
     this.#io = io;
     this.#pool = pool;
     this.#rooms = rooms;
+    this.#recordings = recordings;
     this.#logger = logger;
   }
 
@@ -43,7 +46,12 @@ export class OnstageServer {
       ),
       loadDemoAssets(),
     ]);
-    const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }));
+    let metrics: Metrics | undefined;
+    const recordings = await RecordingService.create(config.recorder, logger.child({ component: 'recorder' }), {
+      failure: (reason) => metrics?.recorderFailed(reason),
+      finished: (status) => metrics?.recordingFinished(status),
+    });
+    const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), (room) => recordings.attach(room));
     const http = createServer();
     // Leave headroom above the request limit so oversized requests get PAYLOAD_TOO_LARGE, not a
     // dropped connection.
@@ -54,16 +62,17 @@ export class OnstageServer {
       pingTimeout: config.heartbeat.timeoutMs,
     });
     io.use(socketAuth(config.auth.secret));
-    const metrics = new Metrics({
+    metrics = new Metrics({
       rooms: () => rooms.roomCount,
       participants: () => rooms.participantCount,
       connections: () => io.engine.clientsCount,
       workersAlive: () => pool.aliveCount,
       peersPerWorker: () => rooms.peersPerWorker(),
       workerPids: () => new Map(pool.workers().map((w) => [w.index, w.worker.pid])),
+      recorderPids: () => recordings.ffmpegPids(),
     });
     pool.on('workerDied', () => metrics.workerDied());
-    const server = new OnstageServer(http, io, pool, rooms, logger);
+    const server = new OnstageServer(http, io, pool, rooms, recordings, logger);
     http.on(
       'request',
       createHttpHandler({
@@ -72,6 +81,7 @@ export class OnstageServer {
         logger: logger.child({ component: 'http' }),
         devTokenSecret: config.auth.devTokens ? config.auth.secret : undefined,
         notReadyReason: () => server.#notReadyReason(),
+        media: { recordings, isLive: (room) => rooms.isLive(room), tokenSecret: config.auth.secret },
       }),
     );
     const signallingLogger = logger.child({ component: 'signalling' });
@@ -106,6 +116,8 @@ export class OnstageServer {
     if (this.#closing) return;
     this.#closing = true;
     this.#rooms.closeAll();
+    // Shows ended above; their recordings are finished before the workers go.
+    await this.#recordings.closeAll();
     await new Promise<void>((resolve) => this.#io.close(() => resolve()));
     this.#pool.close();
     this.#logger.info('Onstage stopped');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { isIP } from 'node:net';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 const Port = z.coerce.number().int().min(0).max(65535);
@@ -33,6 +34,12 @@ const EnvSchema = z.object({
   CHAT_BURST: Count(100).default(5),
   CHAT_PER_SECOND: z.coerce.number().positive().max(100).default(1),
   CHAT_DUPLICATE_WINDOW_MS: Ms.default(10_000),
+  HLS: Bool.default(true),
+  DATA_DIR: z.string().min(1).default('data'),
+  FFMPEG_PATH: z.string().min(1).optional(),
+  HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(1),
+  HLS_LIST_SIZE: Count(100).default(6),
+  HLS_RETAIN_MS: Ms.default(60_000),
 });
 
 export type Config = {
@@ -60,6 +67,17 @@ export type Config = {
   /** A dead client is noticed within intervalMs + timeoutMs. */
   heartbeat: { intervalMs: number; timeoutMs: number };
   room: RoomPolicy;
+  recorder: {
+    /** HLS ladder + recording of every show. */
+    enabled: boolean;
+    /** Absolute; live HLS in live/, recordings in recordings/. */
+    dataDir: string;
+    ffmpegPath: string | undefined;
+    segmentSeconds: number;
+    listSize: number;
+    /** How long a finished show's live HLS (with ENDLIST) stays served. */
+    retainMs: number;
+  };
 };
 
 /** The rules every room runs by. */
@@ -106,6 +124,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devTokens: e.DEV_TOKENS ?? e.TOKEN_SECRET === undefined,
     },
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, timeoutMs: e.HEARTBEAT_TIMEOUT_MS },
+    recorder: {
+      enabled: e.HLS,
+      dataDir: resolve(e.DATA_DIR),
+      ffmpegPath: e.FFMPEG_PATH,
+      segmentSeconds: e.HLS_SEGMENT_SECONDS,
+      listSize: e.HLS_LIST_SIZE,
+      retainMs: e.HLS_RETAIN_MS,
+    },
     room: {
       graceMs: e.GRACE_MS,
       stage: { maxSize: e.STAGE_MAX_SIZE, ttlMs: e.STAGE_INVITE_TTL_MS },

@@ -10,6 +10,8 @@ export type MetricsSources = {
   peersPerWorker(): Map<number, number>;
   /** Worker index → process id of the live workers. */
   workerPids(): Map<number, number>;
+  /** Room → process id of its recorder's FFmpeg. */
+  recorderPids(): Map<string, number>;
 };
 
 /** Every Prometheus metric of the server, on its own registry (served at /metrics). */
@@ -18,6 +20,8 @@ export class Metrics {
   readonly #requests: Counter<'request' | 'result'>;
   readonly #requestSeconds: Histogram<'request'>;
   readonly #workerDeaths: Counter;
+  readonly #recorderFailures: Counter<'reason'>;
+  readonly #recordings: Counter<'status'>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -39,6 +43,28 @@ export class Metrics {
       name: 'onstage_mediasoup_worker_deaths_total',
       help: 'mediasoup workers that died unexpectedly',
       registers,
+    });
+    this.#recorderFailures = new Counter({
+      name: 'onstage_recorder_failures_total',
+      help: 'Recorder failures by reason (ffmpeg_exited, disk_full, feed_failed, no_ffmpeg, data_dir_unwritable)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#recordings = new Counter({
+      name: 'onstage_recordings_finished_total',
+      help: 'Recordings finished, by status (ready, failed)',
+      labelNames: ['status'],
+      registers,
+    });
+    new Gauge({
+      name: 'onstage_recorder_ffmpeg_info',
+      help: "One series per running recorder, labelled with its room and FFmpeg's process id",
+      labelNames: ['room', 'pid'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [room, pid] of sources.recorderPids()) this.set({ room, pid: String(pid) }, 1);
+      },
     });
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
@@ -75,5 +101,13 @@ export class Metrics {
 
   workerDied(): void {
     this.#workerDeaths.inc();
+  }
+
+  recorderFailed(reason: string): void {
+    this.#recorderFailures.inc({ reason });
+  }
+
+  recordingFinished(status: string): void {
+    this.#recordings.inc({ status });
   }
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OnstageServer } from '../../server/src/app.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { createRootLogger } from '../../server/src/logger.ts';
@@ -5,7 +8,11 @@ import { createRootLogger } from '../../server/src/logger.ts';
 /** The token secret of every test server. */
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
 
-/** A real Onstage node on loopback with OS-chosen ports; logs only warnings unless LOG_LEVEL says more. */
+/**
+ * A real Onstage node on loopback with OS-chosen ports; logs only warnings unless LOG_LEVEL says more.
+ * HLS/recording is off unless a test turns it on (FFmpeg would load the shared 2-core machine), and
+ * then writes into a fresh temporary directory.
+ */
 export async function startServer(env: Record<string, string> = {}): Promise<OnstageServer> {
   const config = loadConfig({
     HOST: '127.0.0.1',
@@ -15,6 +22,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ons
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
     TOKEN_SECRET: TEST_SECRET,
     DEV_TOKENS: 'true',
+    HLS: 'false',
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'onstage-data-')),
     ...env,
   });
   return OnstageServer.start(config, createRootLogger(config.logLevel));

@@ -5,6 +5,8 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Asset } from './demo-assets.ts';
 import { issueDevToken } from './dev-tokens.ts';
+import { sendFile, type FileReply } from './file-reply.ts';
+import { hlsFile, liveStatus, recordingsRoute, type MediaRouteDeps } from './media-routes.ts';
 
 export type HttpDeps = {
   assets: Map<string, Asset>;
@@ -14,6 +16,7 @@ export type HttpDeps = {
   devTokenSecret: string | undefined;
   /** Why the node cannot take new rooms right now, or undefined when it can. */
   notReadyReason(): string | undefined;
+  media: MediaRouteDeps;
 };
 
 type Reply = { status: number; body: string | Buffer; contentType: string; cacheControl?: string };
@@ -29,20 +32,28 @@ const json = (status: number, value: unknown): Reply => ({
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     route(req, deps).then(
-      (reply) => send(res, reply),
+      (reply) => ('file' in reply ? sendFile(req, res, reply) : send(res, reply)),
       (err: unknown) => {
         if (!(err instanceof OnstageError)) deps.logger.error({ err, url: req.url }, 'http request failed');
         send(res, json(err instanceof OnstageError ? err.status : 500, { error: toErrorBody(err) }));
       },
-    );
+    ).catch((err: unknown) => {
+      if (!(err instanceof OnstageError)) deps.logger.error({ err, url: req.url }, 'http reply failed');
+      if (!res.headersSent) send(res, json(err instanceof OnstageError ? err.status : 500, { error: toErrorBody(err) }));
+      else res.destroy();
+    });
   };
 }
 
-async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply> {
+async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply | FileReply> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/api/dev/token' && deps.devTokenSecret) {
     if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST a JSON body');
     return json(200, await issueDevToken(req, deps.devTokenSecret));
+  }
+  if (url.pathname === '/api/recordings' || url.pathname.startsWith('/api/recordings/')) {
+    const result = await recordingsRoute(req, url.pathname.slice('/api/recordings'.length), url.searchParams, deps.media);
+    return 'file' in result ? result : json(result.status, result.value);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     throw new InvalidInputError('METHOD_NOT_ALLOWED', `${req.method} is not supported here`);
@@ -62,6 +73,10 @@ async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply> {
     };
   }
   if (path === '/') return page(deps, 'index');
+  const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
+  if (hls) return hlsFile(hls[1]!, hls[2]!, deps.media);
+  const live = /^\/api\/live\/([^/]+)$/.exec(path);
+  if (live) return json(200, liveStatus(live[1]!, deps.media));
   const pageMatch = /^\/(host|watch)\/([^/]*)$/.exec(path);
   if (pageMatch) {
     const roomId = RoomId.safeParse(decodeURIComponent(pageMatch[2] ?? ''));

@@ -45,8 +45,8 @@ export type PlainTransportOptions = {
   rtcpMux: boolean;
   /** SRTP with AES_CM_128_HMAC_SHA1_80, as WebRTC viewers cost. */
   srtp: boolean;
-  /** Send to this address (a receiver). */
-  connectTo?: { ip: string; port: number };
+  /** Send to this address (a receiver); RTCP to rtcpPort when rtcpMux is off. */
+  connectTo?: { ip: string; port: number; rtcpPort?: number };
 };
 
 /**
@@ -251,6 +251,11 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
       kind: consumer.kind,
       rtpParameters: consumer.rtpParameters as RtpParameters,
     };
+  }
+
+  /** Asks the senders of every video this peer receives for a keyframe. */
+  async requestKeyFrames(): Promise<void> {
+    for (const consumer of this.#consumers.values()) if (consumer.kind === 'video') await mediaCall(() => consumer.requestKeyFrame());
   }
 
   async resumeConsumer(consumerId: string): Promise<void> {

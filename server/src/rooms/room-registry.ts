@@ -13,8 +13,12 @@ export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
 
-  constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger) {
+  readonly #onOpen: (room: Room) => void;
+
+  /** `onOpen` sees every room as it opens (the recorder follows rooms this way). */
+  constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger, onOpen: (room: Room) => void = () => {}) {
     this.#pool = pool;
+    this.#onOpen = onOpen;
     this.#policy = config.room;
     this.#routerOptions = { speakerThresholdDb: config.rtc.speakerThresholdDb, viewersPerRouter: config.rtc.viewersPerRouter };
     this.#logger = logger;
@@ -34,6 +38,10 @@ export class RoomRegistry {
     const out = new Map<number, number>();
     for (const room of this.#rooms.values()) for (const [w, n] of room.placement()) out.set(w, (out.get(w) ?? 0) + n);
     return out;
+  }
+
+  isLive(id: string): boolean {
+    return this.#rooms.get(id)?.state === 'live';
   }
 
   /** The open room with this id, created if needed. Concurrent callers share one creation. */
@@ -60,6 +68,7 @@ export class RoomRegistry {
     room.once('closed', () => {
       if (this.#rooms.get(id) === room) this.#rooms.delete(id);
     });
+    this.#onOpen(room);
     logger.info('room opened');
     return room;
   }

@@ -16,6 +16,8 @@ import type { RoomPolicy } from '../config.ts';
 import { ForbiddenError, NotFoundError, StateError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Direction } from '../media/peer-media.ts';
+import type { RtpFeed } from '@onstage/recorder';
+import { recorderFeed } from '../media/recorder-feed.ts';
 import type { RoomRouter } from '../media/room-router.ts';
 import { Chat } from './chat.ts';
 import { Participant, type Connection, type Notify } from './participant.ts';
@@ -30,7 +32,18 @@ import { Stage, type UnseatReason } from './stage.ts';
  */
 export type RoomState = 'waiting' | 'live' | 'closed';
 
-type RoomEvents = { closed: [] };
+type RoomEvents = {
+  /** The host is here: a show begins. */
+  live: [];
+  /** The show ended (host gone, or the room closed while live). */
+  offair: [];
+  /** Who is on stage or what they send changed (seats, producers added, closed, paused). */
+  stageMedia: [];
+  closed: [];
+};
+
+/** A stage member and the media they send now (paused producers left out), host first. */
+export type StageMedia = { participantId: string; video?: string; audio?: string };
 
 export type JoinInit = { identity: string; displayName: string; role: Role; connection: Connection };
 
@@ -63,6 +76,7 @@ export class Room extends EventEmitter<RoomEvents> {
       const state = this.stageState();
       this.#notifyAll('stageChanged', state);
       this.#notifyHostOfParticipants();
+      this.emit('stageMedia');
     });
     this.#stage.on('unseated', (participantId, reason) => this.#onUnseated(participantId, reason));
     // Requests and invitations expire even when nobody touches the stage.
@@ -102,6 +116,21 @@ export class Room extends EventEmitter<RoomEvents> {
 
   producers(): ProducerInfo[] {
     return [...this.#producers.values()];
+  }
+
+  /** What the stage sends: each member (host first) with their live video and audio producer. */
+  stageMedia(): StageMedia[] {
+    return this.#stage.snapshot().seats.map(({ participantId }) => {
+      const live = [...this.#producers.values()].filter((p) => p.participantId === participantId && !p.paused);
+      const video = live.find((p) => p.kind === 'video')?.producerId;
+      const audio = live.find((p) => p.kind === 'audio')?.producerId;
+      return { participantId, ...(video ? { video } : {}), ...(audio ? { audio } : {}) };
+    });
+  }
+
+  /** Lets the recorder receive this room's media. */
+  recorderFeed(): RtpFeed {
+    return recorderFeed(this.#router, this.#logger.child({ peer: 'recorder' }));
   }
 
   chatHistory(): ChatMessage[] {
@@ -145,6 +174,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#host = participant;
       this.#stage.setHost(id);
       this.#broadcast(participant, (p) => p.notify('showStarted', { hostId: id }));
+      this.emit('live');
     }
     this.#notifyHostOfParticipants();
     log.info({ participants: this.#participants.size }, 'joined');
@@ -181,6 +211,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#stage.setHost(undefined);
       this.#stage.clear();
       this.#broadcast(participant, (p) => p.notify('showEnded', { reason }));
+      this.emit('offair');
     } else {
       this.#stage.forget(participant.id);
     }
@@ -209,6 +240,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const info: ProducerInfo = { producerId, participantId: participant.id, role: participant.role, kind, paused: muted };
     this.#producers.set(producerId, info);
     this.#broadcast(participant, (p) => p.notify('producerAdded', info));
+    this.emit('stageMedia');
     await this.#router.observeSpeaker(producerId);
     return { producerId };
   }
@@ -299,6 +331,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #release(why: ShowEndReason | 'empty'): void {
     this.#closed = true;
+    if (this.#host) this.emit('offair');
     clearInterval(this.#sweepTimer);
     for (const t of this.#awayTimers.values()) clearTimeout(t);
     this.#awayTimers.clear();
@@ -331,12 +364,14 @@ export class Room extends EventEmitter<RoomEvents> {
     media.on('producerClosed', (producerId) => {
       if (!this.#producers.delete(producerId)) return;
       for (const p of this.#participants.values()) if (p.id !== participantId) p.notify('producerClosed', { producerId });
+      this.emit('stageMedia');
     });
     media.on('producerPaused', (producerId, paused) => {
       const info = this.#producers.get(producerId);
       if (!info) return;
       info.paused = paused;
       this.#notifyAll('producerPaused', { producerId, paused });
+      this.emit('stageMedia');
     });
     media.on('consumerClosed', (consumerId) => {
       const p = this.#participants.get(participantId);

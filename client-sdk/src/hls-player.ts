@@ -1,0 +1,47 @@
+import Hls from 'hls.js';
+import { LiveStatus, type RoomId } from '@onstage/protocol';
+
+/** Polls the server until the room's HLS is there; resolves with its absolute URL. */
+export async function waitForHls(origin: string, room: RoomId, signal: AbortSignal): Promise<string> {
+  for (;;) {
+    signal.throwIfAborted();
+    try {
+      const res = await fetch(new URL(`/api/live/${room}`, origin), { signal, cache: 'no-store' });
+      const status = LiveStatus.safeParse(await res.json());
+      if (status.success && status.data.hlsUrl) return new URL(status.data.hlsUrl, origin).href;
+    } catch (err) {
+      if (signal.aborted) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/**
+ * Plays an HLS URL in a <video>: hls.js where Media Source Extensions exist, the browser's own HLS
+ * (Safari, iOS) otherwise. Returns a function that stops it.
+ */
+export function playHls(video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
+  if (Hls.isSupported()) {
+    // Two segments behind the live edge: a few seconds of delay, few stalls.
+    const hls = new Hls({ liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
+    hls.on(Hls.Events.ERROR, (_event, data) => {
+      if (!data.fatal) return;
+      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+      else onFatal(`${data.type}: ${data.details}`);
+    });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    void video.play().catch(() => {});
+    return () => hls.destroy();
+  }
+  if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    video.src = url;
+    void video.play().catch(() => {});
+    return () => {
+      video.removeAttribute('src');
+      video.load();
+    };
+  }
+  onFatal('this browser can play neither WebRTC nor HLS');
+  return () => {};
+}

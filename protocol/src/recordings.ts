@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { RoomId } from './ids.ts';
+
+/** Recording ids: `<room>-<UTC start, compact ISO>-<4 hex>`, safe in paths and URLs. */
+export const RecordingId = z.string().regex(/^[A-Za-z0-9_-]{1,64}-\d{8}T\d{6}Z-[0-9a-f]{4}$/, 'not a recording id');
+export type RecordingId = z.infer<typeof RecordingId>;
+
+/**
+ * A show's recording (VOD), as GET /api/recordings lists it. `recording` while the show is on;
+ * `ready` once finished into one seekable MP4; `failed` when nothing playable could be made.
+ */
+export const Recording = z.object({
+  id: RecordingId,
+  room: RoomId,
+  status: z.enum(['recording', 'ready', 'failed']),
+  /** ISO 8601 times. */
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  /** Seconds of media in the file (what a player shows). */
+  durationS: z.number().optional(),
+  sizeBytes: z.number().optional(),
+  /** FFmpeg runs it was made from; runs - 1 gaps (stage layout changes, crash restarts). */
+  runs: z.number(),
+  /** Where to fetch it, once ready. */
+  url: z.string().optional(),
+});
+export type Recording = z.infer<typeof Recording>;
+
+/** What GET /api/live/:room says about a room's live outputs. */
+export const LiveStatus = z.object({
+  room: RoomId,
+  live: z.boolean(),
+  /** The HLS master playlist, while the show is on and shortly after it ends; null when HLS is off. */
+  hlsUrl: z.string().nullable(),
+  recorder: z
+    .object({
+      state: z.enum(['starting', 'running', 'restarting', 'stopping', 'stopped']),
+      ffmpegPid: z.number().optional(),
+      restarts: z.number(),
+      lastError: z.object({ reason: z.string(), message: z.string(), at: z.string() }).optional(),
+    })
+    .nullable(),
+});
+export type LiveStatus = z.infer<typeof LiveStatus>;

@@ -1,0 +1,63 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export type FfmpegExit = { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] };
+
+const TAIL_LINES = 20;
+
+/** One FFmpeg process: started with its input on stdin, stopped once (SIGINT, then SIGKILL). */
+export class FfmpegProcess {
+  readonly #proc: ChildProcess;
+  readonly #tail: string[] = [];
+  readonly exited: Promise<FfmpegExit>;
+  #stopping = false;
+
+  constructor(binary: string, args: string[], options: { cwd: string; stdin: string; onStderr?: (line: string) => void }) {
+    this.#proc = spawn(binary, args, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+    this.exited = new Promise((resolve) => {
+      this.#proc.once('error', (err) => {
+        this.#tail.push(err.message);
+        resolve({ code: null, signal: null, stderrTail: this.#tail });
+      });
+      this.#proc.once('exit', (code, signal) => resolve({ code, signal, stderrTail: this.#tail }));
+    });
+    // FFmpeg may exit before reading all of stdin; that is reported through `exited`.
+    this.#proc.stdin?.on('error', () => {});
+    this.#proc.stdin?.end(options.stdin);
+    let partial = '';
+    this.#proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        this.#tail.push(line);
+        if (this.#tail.length > TAIL_LINES) this.#tail.shift();
+        options.onStderr?.(line);
+      }
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#proc.pid;
+  }
+
+  /** True once stop() was called: an exit after that is expected. */
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  /**
+   * Asks FFmpeg to finish (one SIGINT: it flushes the last segment and the MP4 fragment; a second
+   * one would abort it) and kills it if it has not exited within `graceMs`.
+   */
+  async stop(graceMs = 5000): Promise<FfmpegExit> {
+    if (!this.#stopping) {
+      this.#stopping = true;
+      if (this.#proc.exitCode === null && this.#proc.signalCode === null) {
+        this.#proc.kill('SIGINT');
+        const timer = setTimeout(() => this.#proc.kill('SIGKILL'), graceMs);
+        void this.exited.then(() => clearTimeout(timer));
+      }
+    }
+    return this.exited;
+  }
+}

@@ -1,0 +1,14 @@
+export { resolveFfmpeg, type FfmpegBinaries } from './ffmpeg-binary.ts';
+export { LADDER, renditionsFor, type Rendition, type StageMember } from './layout.ts';
+export { RecordingStore, MEDIA_FILE } from './recording-store.ts';
+export type { RtpCodec } from './sdp.ts';
+export {
+  ShowRecorder,
+  LIVE_DIR,
+  type FeedSession,
+  type FeedTarget,
+  type RecorderFailure,
+  type RecorderLogger,
+  type RecorderState,
+  type RtpFeed,
+} from './show-recorder.ts';

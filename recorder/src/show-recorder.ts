@@ -1,0 +1,292 @@
+import { EventEmitter } from 'node:events';
+import { access, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Recording } from '@onstage/protocol';
+import type { FfmpegBinaries } from './ffmpeg-binary.ts';
+import { ffmpegArgs } from './ffmpeg-args.ts';
+import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
+import { renditionsFor, type Rendition, type StageMember } from './layout.ts';
+import { endPlaylist, masterPlaylist, writeAtomically } from './playlists.ts';
+import { freePortPair, udpPortBound } from './ports.ts';
+import type { RecordingStore } from './recording-store.ts';
+import { buildSdp, type RtpCodec, type RtpInput } from './sdp.ts';
+
+export const LIVE_DIR = 'live';
+
+/** Structurally a pino logger; the recorder does not depend on one. */
+export type RecorderLogger = {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+};
+
+/** Where one producer's RTP should go: `port` (RTCP to `port + 1`) on loopback. */
+export type FeedTarget = { producerId: string; port: number };
+
+/** Consumers the media layer made for one FFmpeg run; the recorder closes them. */
+export type FeedSession = {
+  /** The codec each target will receive, in the order of the targets. */
+  codecs: RtpCodec[];
+  /** Starts sending (the consumers begin paused, so FFmpeg is listening before RTP flows). */
+  start(): Promise<void>;
+  requestKeyFrames(): Promise<void>;
+  close(): void;
+};
+
+/** The media layer's side: sends producers' RTP to local ports. */
+export type RtpFeed = { open(targets: FeedTarget[]): Promise<FeedSession> };
+
+export type RecorderState = 'starting' | 'running' | 'restarting' | 'stopping' | 'stopped';
+export type RecorderFailure = 'disk_full' | 'ffmpeg_exited' | 'feed_failed';
+
+export type ShowRecorderOptions = {
+  room: string;
+  /** FFmpeg's working directory; live HLS goes to live/<recording id>/, the recording to recordings/<id>/. */
+  dataDir: string;
+  binaries: FfmpegBinaries;
+  store: RecordingStore;
+  feed: RtpFeed;
+  logger: RecorderLogger;
+  segmentSeconds: number;
+  listSize: number;
+  /** Height of the host's camera, when known: the ladder is capped by it. */
+  sourceHeight?: number;
+};
+
+type RecorderEvents = {
+  /** The master playlist exists: players may start. */
+  ready: [];
+  failure: [reason: RecorderFailure, message: string];
+  finished: [recording: Recording];
+};
+
+type Run = { key: string; number: number; proc: FfmpegProcess; session: FeedSession; startedAt: number; timers: NodeJS.Timeout[] };
+
+const LAYOUT_SETTLE_MS = 300;
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 10_000;
+/** A run that lasted this long resets the crash backoff. */
+const HEALTHY_RUN_MS = 10_000;
+
+const layoutKey = (members: StageMember[]) => members.map((m) => `${m.participantId}:${m.video ?? '-'}:${m.audio ?? '-'}`).join('|');
+
+/**
+ * One show's HLS ladder and recording. It runs FFmpeg on the composite of the stage, starts a new
+ * FFmpeg run (with a discontinuity in the playlists and a new recording part) whenever the stage's
+ * media changes or FFmpeg dies, and on stop ends the playlists and finishes the recording.
+ *
+ *   starting ──▶ running ──(stage media changed / FFmpeg died)──▶ restarting ──▶ running
+ *   any ── stop() ──▶ stopping ──▶ stopped
+ */
+export class ShowRecorder extends EventEmitter<RecorderEvents> {
+  readonly recording: Recording;
+  readonly renditions: Rendition[];
+  readonly #o: ShowRecorderOptions;
+  readonly #liveDir: string;
+  #state: RecorderState = 'starting';
+  #members: StageMember[] = [];
+  #run: Run | undefined;
+  #runs = 0;
+  #restarts = 0;
+  #failStreak = 0;
+  #lastError: { reason: RecorderFailure; message: string; at: string } | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #settle: NodeJS.Timeout | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #readyPoll: NodeJS.Timeout | undefined;
+  #ready = false;
+
+  private constructor(o: ShowRecorderOptions, recording: Recording) {
+    super();
+    this.#o = o;
+    this.recording = recording;
+    this.renditions = renditionsFor(o.sourceHeight);
+    this.#liveDir = join(LIVE_DIR, recording.id);
+  }
+
+  /** Starts recording a show that just went live with these stage members. */
+  static async start(o: ShowRecorderOptions, members: StageMember[]): Promise<ShowRecorder> {
+    const recording = await o.store.create(o.room, new Date());
+    const recorder = new ShowRecorder(o, recording);
+    await Promise.all(recorder.renditions.map((_, i) => mkdir(join(o.dataDir, recorder.#liveDir, `v${i}`), { recursive: true })));
+    // Audio and video of a new host arrive a few ms apart: let them settle into one layout.
+    recorder.setStage(members);
+    return recorder;
+  }
+
+  get state(): RecorderState {
+    return this.#state;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The live HLS directory, relative to the data directory. */
+  get liveDir(): string {
+    return this.#liveDir;
+  }
+
+  status() {
+    return {
+      state: this.#state,
+      ffmpegPid: this.#run?.proc.pid,
+      restarts: this.#restarts,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** The stage's media changed; the layout follows once it has been still for a moment. */
+  setStage(members: StageMember[]): void {
+    this.#members = members;
+    clearTimeout(this.#settle);
+    this.#settle = setTimeout(() => this.#enqueue(() => this.#apply()), LAYOUT_SETTLE_MS);
+  }
+
+  /** Forces a keyframe from every stage member (e.g. after a viewer-visible glitch). */
+  async requestKeyFrames(): Promise<void> {
+    await this.#run?.session.requestKeyFrames();
+  }
+
+  /** Ends the show: stops FFmpeg cleanly, ends the playlists and finishes the recording. */
+  async stop(): Promise<Recording> {
+    clearTimeout(this.#settle);
+    clearTimeout(this.#retry);
+    this.#state = 'stopping';
+    await this.#queue;
+    await this.#stopRun();
+    clearInterval(this.#readyPoll);
+    await Promise.all(this.renditions.map((_, i) => endPlaylist(join(this.#o.dataDir, this.#liveDir, `v${i}`, 'index.m3u8'))));
+    const finished = await this.#o.store.finish(this.recording.id, new Date());
+    this.#state = 'stopped';
+    this.#o.logger.info({ recording: finished.id, status: finished.status, durationS: finished.durationS, runs: this.#runs }, 'recording finished');
+    this.emit('finished', finished);
+    return finished;
+  }
+
+  /** Deletes the live HLS files (some time after the show ended, once players have seen ENDLIST). */
+  async removeLive(): Promise<void> {
+    await rm(join(this.#o.dataDir, this.#liveDir), { recursive: true, force: true });
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => this.#o.logger.error({ err }, 'recorder task failed'));
+  }
+
+  async #apply(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    const key = layoutKey(this.#members);
+    if (this.#run?.key === key) return;
+    if (this.#run) {
+      this.#o.logger.info({ members: this.#members.length }, 'stage media changed; new layout');
+      this.#state = 'restarting';
+      await this.#stopRun();
+    }
+    await this.#startRun(this.#members, key);
+  }
+
+  async #startRun(members: StageMember[], key: string): Promise<void> {
+    const videos = members.filter((m) => m.video).map((m) => ({ producerId: m.video!, kind: 'video' as const }));
+    const audios = members.filter((m) => m.audio).map((m) => ({ producerId: m.audio!, kind: 'audio' as const }));
+    const wanted = [...videos, ...audios];
+    const targets = await Promise.all(wanted.map(async (w) => ({ ...w, port: await freePortPair() })));
+    let session: FeedSession;
+    try {
+      session = await this.#o.feed.open(targets.map(({ producerId, port }) => ({ producerId, port })));
+    } catch (err) {
+      this.#fail('feed_failed', (err as Error).message);
+      return;
+    }
+    const inputs: RtpInput[] = targets.map((t, i) => ({ kind: t.kind, port: t.port, codec: session.codecs[i]! }));
+    const number = ++this.#runs;
+    await this.#o.store.setRuns(this.recording.id, number);
+    const args = ffmpegArgs({ videos: videos.length, audios: audios.length }, this.renditions, {
+      liveDir: this.#liveDir,
+      recordingPart: this.#o.store.partPath(this.recording.id, number),
+      segmentSeconds: this.#o.segmentSeconds,
+      listSize: this.#o.listSize,
+    });
+    const proc = new FfmpegProcess(this.#o.binaries.ffmpeg, args, {
+      cwd: this.#o.dataDir,
+      stdin: buildSdp(inputs),
+      onStderr: (line) => this.#o.logger.warn({ ffmpeg: line, run: number }, 'ffmpeg says'),
+    });
+    const run: Run = { key, number, proc, session, startedAt: Date.now(), timers: [] };
+    this.#run = run;
+    void proc.exited.then((exit) => this.#onExit(run, exit));
+    this.#o.logger.info({ run: number, pid: proc.pid, videos: videos.length, audios: audios.length }, 'ffmpeg started');
+    // RTP must not flow before FFmpeg listens, or the first keyframe is lost.
+    await waitFor(async () => (await Promise.all(targets.map((t) => udpPortBound(t.port)))).every(Boolean), 5000);
+    if (this.#run !== run) return;
+    try {
+      await session.start();
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'cannot start the feed');
+    }
+    // FFmpeg may drop the very first frames while it probes the streams: ask again.
+    for (const ms of [1000, 3000]) run.timers.push(setTimeout(() => void session.requestKeyFrames().catch(() => {}), ms));
+    if (this.#state !== 'stopping') this.#state = 'running';
+    this.#watchReady();
+  }
+
+  async #stopRun(): Promise<void> {
+    const run = this.#run;
+    if (!run) return;
+    this.#run = undefined;
+    for (const t of run.timers) clearTimeout(t);
+    const started = Date.now();
+    const exit = await run.proc.stop();
+    run.session.close();
+    this.#o.logger.info({ run: run.number, code: exit.code, signal: exit.signal, stopMs: Date.now() - started }, 'ffmpeg stopped');
+  }
+
+  #onExit(run: Run, exit: FfmpegExit): void {
+    if (run.proc.stopping) return;
+    if (this.#run === run) this.#run = undefined;
+    for (const t of run.timers) clearTimeout(t);
+    run.session.close();
+    const diskFull = exit.stderrTail.some((l) => /No space left on device|Read-only file system|Permission denied/i.test(l));
+    const message = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail.slice(-3).join(' / ')}`;
+    if (Date.now() - run.startedAt > HEALTHY_RUN_MS) this.#failStreak = 0;
+    this.#fail(diskFull ? 'disk_full' : 'ffmpeg_exited', message);
+  }
+
+  /** Reports a failure and tries again, backing off while failures come quickly. */
+  #fail(reason: RecorderFailure, message: string): void {
+    this.#lastError = { reason, message, at: new Date().toISOString() };
+    this.#o.logger.error({ reason, message }, 'recorder failure; restarting');
+    this.emit('failure', reason, message);
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#state = 'restarting';
+    this.#restarts++;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** this.#failStreak++);
+    clearTimeout(this.#retry);
+    this.#retry = setTimeout(() => this.#enqueue(() => this.#apply()), delay);
+  }
+
+  /** Writes the master playlist once every rendition's playlist exists. */
+  #watchReady(): void {
+    if (this.#ready || this.#readyPoll) return;
+    const dir = join(this.#o.dataDir, this.#liveDir);
+    this.#readyPoll = setInterval(() => {
+      void Promise.all(this.renditions.map((_, i) => access(join(dir, `v${i}`, 'index.m3u8')).then(() => true, () => false))).then(
+        async (exist) => {
+          if (this.#ready || !exist.every(Boolean)) return;
+          this.#ready = true;
+          clearInterval(this.#readyPoll);
+          await writeAtomically(join(dir, 'master.m3u8'), masterPlaylist(this.renditions));
+          this.emit('ready');
+        },
+      );
+    }, 200);
+  }
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}

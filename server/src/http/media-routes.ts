@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import { RecordingId, RoomId, type LiveStatus, type Recording } from '@onstage/protocol';
+import { MEDIA_FILE } from '@onstage/recorder';
+import { verifyToken } from '../auth/tokens.ts';
+import { AuthError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
+import type { RecordingService } from '../recording/recording-service.ts';
+import type { FileReply } from './file-reply.ts';
+
+export type MediaRouteDeps = {
+  recordings: RecordingService;
+  /** Whether a room has a show on now. */
+  isLive(room: string): boolean;
+  tokenSecret: string;
+};
+
+type JsonResult = { status: number; value: unknown };
+
+const HLS_FILE = /^(master\.m3u8|v\d{1,2}\/index\.m3u8|v\d{1,2}\/seg\d{1,9}\.ts)$/;
+// Playlists change every segment; segments never change once listed.
+const PLAYLIST = { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' };
+const SEGMENT = { contentType: 'video/mp2t', cacheControl: 'public, max-age=86400, immutable' };
+// HLS is often played from other origins (players, CDNs).
+const CORS = { 'access-control-allow-origin': '*' };
+
+/** GET /hls/:room/<file>: the live HLS ladder of the room's current (or just ended) show. */
+export function hlsFile(room: string, file: string, deps: MediaRouteDeps): FileReply {
+  if (!RoomId.safeParse(room).success || !HLS_FILE.test(file)) throw new NotFoundError('NOT_FOUND', 'no such HLS file');
+  const dir = deps.recordings.liveDirOf(room);
+  if (!dir) throw new NotFoundError('NOT_FOUND', `room ${room} has no HLS output now`);
+  return { file: join(dir, file), ...(file.endsWith('.ts') ? SEGMENT : PLAYLIST), headers: CORS };
+}
+
+/** GET /api/live/:room */
+export function liveStatus(room: string, deps: MediaRouteDeps): LiveStatus {
+  if (!RoomId.safeParse(room).success) throw new InvalidInputError('INVALID_PAYLOAD', 'bad room id');
+  return deps.recordings.status(room, deps.isLive(room));
+}
+
+/** /api/recordings[/:id[/show.mp4]]: list, one, its media, DELETE (the room's host only). */
+export async function recordingsRoute(req: IncomingMessage, rest: string, query: URLSearchParams, deps: MediaRouteDeps): Promise<JsonResult | FileReply> {
+  const store = deps.recordings.store;
+  if (!store) throw new UnavailableError('recordings are off on this server (HLS=false, or see GET /api/live/:room)');
+  if (rest === '') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET the list');
+    const room = query.get('room') ?? undefined;
+    if (room !== undefined && !RoomId.safeParse(room).success) throw new InvalidInputError('INVALID_PAYLOAD', 'bad room id');
+    return { status: 200, value: { recordings: await store.list(room) } };
+  }
+  const m = /^\/([^/]+)(\/show\.mp4)?$/.exec(rest);
+  const id = RecordingId.safeParse(m?.[1]);
+  if (!m || !id.success) throw new NotFoundError('NOT_FOUND', 'no such recording');
+  const recording = await store.get(id.data);
+  if (!recording) throw new NotFoundError('NOT_FOUND', 'no such recording');
+  if (m[2]) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET the media');
+    if (recording.status !== 'ready') throw new NotFoundError('NOT_FOUND', `recording is ${recording.status}`);
+    return { file: store.mediaPath(id.data), contentType: 'video/mp4', cacheControl: 'public, max-age=3600', headers: { ...CORS, 'content-disposition': `inline; filename="${MEDIA_FILE}"` } };
+  }
+  if (req.method === 'DELETE') {
+    assertHostOf(req, recording, deps.tokenSecret);
+    if (recording.status === 'recording') throw new ForbiddenError('the show is still on; end it first');
+    await store.delete(id.data);
+    return { status: 200, value: { deleted: id.data } };
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET or DELETE');
+  return { status: 200, value: recording };
+}
+
+function assertHostOf(req: IncomingMessage, recording: Recording, secret: string): void {
+  const header = req.headers.authorization ?? '';
+  const token = /^Bearer (.+)$/.exec(header)?.[1];
+  if (!token) throw new AuthError('TOKEN_MISSING', 'send Authorization: Bearer <host token of the room>');
+  const claims = verifyToken(token, secret);
+  if (claims.role !== 'host' || claims.room !== recording.room) throw new ForbiddenError('only the host of this room may delete its recordings');
+}

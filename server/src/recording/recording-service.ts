@@ -1,0 +1,201 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LiveStatus, RoomId } from '@onstage/protocol';
+import { LIVE_DIR, RecordingStore, resolveFfmpeg, ShowRecorder, type FfmpegBinaries, type RecorderFailure } from '@onstage/recorder';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { Room } from '../rooms/room.ts';
+
+export type RecordingEvents = {
+  failure(reason: RecorderFailure | 'data_dir_unwritable' | 'no_ffmpeg'): void;
+  finished(status: string): void;
+};
+
+type Show = { recorder: ShowRecorder; ending?: Promise<void>; retain?: NodeJS.Timeout };
+type Unavailable = { reason: string; message: string; at: string };
+
+/** URL of a room's HLS master playlist; relative to the server's origin. */
+export const hlsUrlOf = (room: string) => `/hls/${room}/master.m3u8`;
+export const recordingUrlOf = (id: string) => `/api/recordings/${id}/show.mp4`;
+
+/**
+ * Records every show: when a room goes live (its host has media), a ShowRecorder makes the HLS
+ * ladder and the recording; stage changes re-lay the composite; when the show ends the recording
+ * is finished, and its live HLS stays served (ended) for a while, then is deleted. A problem here
+ * (no FFmpeg, an unwritable or full disk) is logged, counted and reported by GET /api/live/:room;
+ * the live WebRTC show is never affected.
+ */
+export class RecordingService {
+  readonly store: RecordingStore | undefined;
+  readonly #config: Config['recorder'];
+  readonly #binaries: FfmpegBinaries | undefined;
+  readonly #logger: Logger;
+  readonly #events: RecordingEvents;
+  readonly #shows = new Map<string, Show>();
+  readonly #starting = new Map<string, Promise<void>>();
+  readonly #unavailable: Unavailable | undefined;
+
+  private constructor(
+    config: Config['recorder'],
+    binaries: FfmpegBinaries | undefined,
+    unavailable: Unavailable | undefined,
+    logger: Logger,
+    events: RecordingEvents,
+  ) {
+    this.#config = config;
+    this.#binaries = binaries;
+    this.#unavailable = unavailable;
+    this.#logger = logger;
+    this.#events = events;
+    this.store = binaries ? new RecordingStore(config.dataDir, binaries, recordingUrlOf) : undefined;
+  }
+
+  static async create(config: Config['recorder'], logger: Logger, events: RecordingEvents): Promise<RecordingService> {
+    if (!config.enabled) return new RecordingService(config, undefined, undefined, logger, events);
+    let binaries: FfmpegBinaries | undefined;
+    let unavailable: Unavailable | undefined;
+    const fail = (reason: 'data_dir_unwritable' | 'no_ffmpeg', message: string) => {
+      unavailable = { reason, message, at: new Date().toISOString() };
+      logger.error({ reason, message }, 'HLS and recordings are off');
+      events.failure(reason);
+    };
+    try {
+      binaries = resolveFfmpeg(config.ffmpegPath);
+      logger.info({ ffmpeg: binaries.ffmpeg, from: binaries.source, ffprobe: binaries.ffprobe }, 'using FFmpeg');
+    } catch (err) {
+      fail('no_ffmpeg', (err as Error).message);
+    }
+    try {
+      // Live segments of an earlier process are stale; recordings are kept.
+      await rm(join(config.dataDir, LIVE_DIR), { recursive: true, force: true });
+      await mkdir(join(config.dataDir, LIVE_DIR), { recursive: true });
+      await writeFile(join(config.dataDir, LIVE_DIR, '.writable'), '');
+    } catch (err) {
+      fail('data_dir_unwritable', `DATA_DIR ${config.dataDir}: ${(err as Error).message}`);
+      binaries = undefined;
+    }
+    const service = new RecordingService(config, binaries, unavailable, logger, events);
+    // Shows cut off by a crash of an earlier process: finish their recordings from the parts.
+    void service.store?.recoverUnfinished().then(
+      (recovered) => recovered.length > 0 && logger.info({ recordings: recovered.map((r) => r.id) }, 'finished recordings of an earlier run'),
+      (err: unknown) => logger.warn({ err }, 'cannot recover earlier recordings'),
+    );
+    return service;
+  }
+
+  get enabled(): boolean {
+    return this.store !== undefined;
+  }
+
+  /** Room → FFmpeg pid of every running recorder, for metrics. */
+  ffmpegPids(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [room, show] of this.#shows) {
+      const pid = show.recorder.status().ffmpegPid;
+      if (pid !== undefined && !show.ending) out.set(room, pid);
+    }
+    return out;
+  }
+
+  /** Follows a room for its life: records each of its shows. */
+  attach(room: Room): void {
+    if (!this.enabled) return;
+    const sync = () => {
+      const members = room.stageMedia();
+      const show = this.#shows.get(room.id);
+      if (show && !show.ending) show.recorder.setStage(members);
+      else if (room.state === 'live' && members.some((m) => m.video || m.audio)) this.#start(room);
+    };
+    room.on('stageMedia', sync);
+    room.on('offair', () => void this.#end(room.id));
+  }
+
+  /** The directory of a room's current (or just ended) show's HLS, once its master playlist exists. */
+  liveDirOf(room: string): string | undefined {
+    const show = this.#shows.get(room);
+    return show?.recorder.ready ? join(this.#config.dataDir, show.recorder.liveDir) : undefined;
+  }
+
+  status(room: RoomId, live: boolean): LiveStatus {
+    const show = this.#shows.get(room);
+    const hlsUrl = this.enabled && show?.recorder.ready ? hlsUrlOf(room) : null;
+    if (!show) {
+      const recorder = this.#unavailable ? { state: 'stopped' as const, restarts: 0, lastError: this.#unavailable } : null;
+      return { room, live, hlsUrl, recorder };
+    }
+    const s = show.recorder.status();
+    return {
+      room,
+      live,
+      hlsUrl,
+      recorder: {
+        state: s.state,
+        restarts: s.restarts,
+        ...(s.ffmpegPid !== undefined ? { ffmpegPid: s.ffmpegPid } : {}),
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+      },
+    };
+  }
+
+  /** Ends every show (server shutdown): recordings are finished before this resolves. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#starting.values()]);
+    await Promise.all([...this.#shows.keys()].map((room) => this.#end(room)));
+    for (const show of this.#shows.values()) clearTimeout(show.retain);
+  }
+
+  #start(room: Room): void {
+    if (this.#starting.has(room.id) || !this.store || !this.#binaries) return;
+    const logger = this.#logger.child({ room: room.id });
+    const previous = this.#shows.get(room.id);
+    const starting = ShowRecorder.start(
+      {
+        room: room.id,
+        dataDir: this.#config.dataDir,
+        binaries: this.#binaries,
+        store: this.store,
+        feed: room.recorderFeed(),
+        logger,
+        segmentSeconds: this.#config.segmentSeconds,
+        listSize: this.#config.listSize,
+      },
+      room.stageMedia(),
+    ).then(
+      (recorder) => {
+        if (previous) {
+          clearTimeout(previous.retain);
+          void previous.recorder.removeLive();
+        }
+        recorder.on('failure', (reason) => this.#events.failure(reason));
+        recorder.on('finished', (r) => this.#events.finished(r.status));
+        this.#shows.set(room.id, { recorder });
+        logger.info({ recording: recorder.recording.id, renditions: recorder.renditions.map((r) => r.name) }, 'recording the show');
+        // The show may have changed (or ended) while the recorder started.
+        if (room.state === 'live') recorder.setStage(room.stageMedia());
+        else void this.#end(room.id);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'cannot start recording');
+        this.#events.failure('ffmpeg_exited');
+      },
+    ).finally(() => this.#starting.delete(room.id));
+    this.#starting.set(room.id, starting);
+  }
+
+  async #end(roomId: string): Promise<void> {
+    await this.#starting.get(roomId);
+    const show = this.#shows.get(roomId);
+    if (!show) return;
+    show.ending ??= show.recorder.stop().then(
+      () => {
+        show.retain = setTimeout(() => {
+          if (this.#shows.get(roomId) !== show) return;
+          this.#shows.delete(roomId);
+          void show.recorder.removeLive();
+        }, this.#config.retainMs).unref();
+      },
+      (err: unknown) => this.#logger.error({ err, room: roomId }, 'cannot finish the recording'),
+    );
+    await show.ending;
+  }
+}
