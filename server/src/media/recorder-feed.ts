@@ -24,7 +24,7 @@ export function recorderFeed(router: RoomRouter, logger: Logger): RtpFeed {
             srtp: false,
             connectTo: { ip: '127.0.0.1', port, rtcpPort: port + 1 },
           });
-          const consumer = await peer.consume(transportId, producerId, router.rtpCapabilities as RtpCapabilities);
+          const consumer = await peer.consume(transportId, producerId, plainReceiver(router.rtpCapabilities));
           const codec = consumer.rtpParameters.codecs[0];
           if (!codec) throw new Error(`consumer of ${producerId} has no codec`);
           codecs.push(codec);
@@ -44,5 +44,17 @@ export function recorderFeed(router: RoomRouter, logger: Logger): RtpFeed {
         throw err;
       }
     },
+  };
+}
+
+/**
+ * What FFmpeg can receive: the media codecs only, no feedback and no header extensions. Without
+ * transport-cc or REMB there is no bandwidth probing, whose padding packets (their own SSRC and
+ * sequence numbers) would otherwise land on FFmpeg's video port and derail its RTP reordering.
+ */
+function plainReceiver(caps: RtpCapabilities): RtpCapabilities {
+  return {
+    codecs: (caps.codecs ?? []).filter((c) => !c.mimeType.toLowerCase().endsWith('/rtx')).map((c) => ({ ...c, rtcpFeedback: [] })),
+    headerExtensions: [],
   };
 }

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, openPage, RESULTS_DIR, useServerAndBrowser } from '../helpers/browser.ts';
+import { liveStatus, probe, segmentsOf, videoPlayback } from '../helpers/hls.ts';
+
+const env = useServerAndBrowser({ HLS: 'true' });
+
+type Debug = { mode?: string; modeReason?: string };
+const debugOf = (page: Page) => page.evaluate(() => (globalThis as unknown as { onstage: Debug }).onstage);
+
+/** Waits until a page's <video> has decoded frames and its time moves on. */
+async function assertPlays(page: Page, selector: string, name: string): Promise<void> {
+  const first = await eventually(() => videoPlayback(page, selector), (p) => p.frames > 10 && p.currentTime > 0, 30_000);
+  assert.ok(first.frames > 10, `${name}: frames decoded (${first.frames})`);
+  await new Promise((r) => setTimeout(r, 2000));
+  const later = await videoPlayback(page, selector);
+  assert.ok(later.currentTime > first.currentTime + 1, `${name}: currentTime advances (${first.currentTime} → ${later.currentTime})`);
+  assert.ok(later.frames > first.frames + 20, `${name}: frames keep coming (${first.frames} → ${later.frames})`);
+  assert.ok(later.width > 0, `${name}: has a picture`);
+}
+
+test('a live show comes out as an HLS ladder that hls.js plays (?mode=hls); it ends with ENDLIST and a recording', { timeout: 180_000 }, async () => {
+  const room = 'hls-show';
+  const origin = env.server.url;
+  const host = await openPage(env.browser, `${origin}/host/${room}`);
+  const liveAt = Date.now();
+  await goLive(host);
+
+  // The master playlist appears within a bound (measured from the click on "Go live").
+  const ready = await eventually(() => liveStatus(origin, room), (s) => s.hlsUrl !== null, 20_000);
+  const masterMs = Date.now() - liveAt;
+  process.stdout.write(`# go live → HLS master playlist served: ${masterMs} ms\n`);
+  assert.equal(ready.hlsUrl, `/hls/${room}/master.m3u8`);
+  assert.ok(masterMs < 10_000, `master playlist within 10 s (${masterMs} ms)`);
+
+  const master = await fetch(`${origin}${ready.hlsUrl}`);
+  assert.equal(master.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+  assert.equal(master.headers.get('cache-control'), 'no-cache');
+  const text = await master.text();
+  assert.match(text, /RESOLUTION=1280x720/);
+  assert.match(text, /RESOLUTION=640x360/);
+
+  // Each rendition's segments are H.264 + AAC at its size, and short.
+  for (const [variant, height] of [['v0', 720], ['v1', 360]] as const) {
+    const playlistUrl = `${origin}/hls/${room}/${variant}/index.m3u8`;
+    const playlist = await eventually(async () => (await fetch(playlistUrl)).text(), (t) => segmentsOf(t).length >= 3, 20_000);
+    assert.match(playlist, /#EXT-X-TARGETDURATION:[12]\n/, `${variant}: segments of at most 2 s`);
+    assert.doesNotMatch(playlist, /ENDLIST/, `${variant}: live playlist is open`);
+    const segment = segmentsOf(playlist).at(-1)!;
+    const res = await fetch(`${origin}/hls/${room}/${variant}/${segment}`);
+    assert.equal(res.headers.get('content-type'), 'video/mp2t');
+    assert.match(res.headers.get('cache-control') ?? '', /max-age=\d+/);
+    const probed = await probe(`${origin}/hls/${room}/${variant}/${segment}`);
+    const video = probed.streams.find((s) => s.codec_type === 'video');
+    assert.equal(video?.codec_name, 'h264', `${variant}: H.264`);
+    assert.equal(video?.height, height, `${variant}: ${height}p`);
+    assert.equal(probed.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac', `${variant}: AAC`);
+  }
+  // A path outside the HLS files is refused.
+  assert.equal((await fetch(`${origin}/hls/${room}/..%2f..%2fetc%2fpasswd`)).status, 404);
+
+  // A viewer forced to HLS plays it with hls.js.
+  const viewer = await openPage(env.browser, `${origin}/watch/${room}?mode=hls`);
+  await assertPlays(viewer, '#hls-video', 'HLS viewer');
+  assert.equal((await debugOf(viewer)).mode, 'hls');
+  await viewer.screenshot({ path: `${RESULTS_DIR}hls-viewer.png` });
+
+  const showMs = Date.now() - liveAt;
+  await host.locator('#stop').click();
+  // The live playlists end; the recording is finished and listed.
+  const ended = await eventually(async () => (await fetch(`${origin}/hls/${room}/v0/index.m3u8`)).text(), (t) => t.includes('#EXT-X-ENDLIST'), 15_000);
+  assert.match(ended, /#EXT-X-ENDLIST/);
+  const listed = await eventually(
+    async () => ((await (await fetch(`${origin}/api/recordings?room=${room}`)).json()) as { recordings: { status: string; durationS?: number; url?: string; id: string }[] }).recordings,
+    (r) => r[0]?.status === 'ready',
+    20_000,
+  );
+  const recording = listed[0]!;
+  assert.equal(recording.status, 'ready');
+  const probed = await probe(`${origin}${recording.url}`);
+  process.stdout.write(`# show ${(showMs / 1000).toFixed(2)} s (go live → stop), recording ${probed.duration.toFixed(2)} s\n`);
+  assert.ok(Math.abs(probed.duration - showMs / 1000) <= 2, `recording ${probed.duration} s within 2 s of the show's ${showMs / 1000} s`);
+  assert.deepEqual(probed.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+
+  // The watch page plays the past show.
+  const replay = await openPage(env.browser, `${origin}/watch/${room}`);
+  await replay.locator('#past-list button', { hasText: 'Play' }).first().click({ timeout: 10_000 });
+  await replay.waitForURL(/recording=/);
+  await assertPlays(replay, '#replay-video', 'replay');
+});

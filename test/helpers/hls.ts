@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import type { LiveStatus } from '@onstage/protocol';
+
+const run = promisify(execFile);
+
+/**
+ * A page whose "camera" is a canvas of one solid colour (1280x720, 30 fps) and whose "microphone"
+ * is a 440 Hz tone, so the composite's halves can be told apart by colour.
+ */
+export async function openSolidColourPage(browser: Browser, url: string, rgb: [number, number, number]): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addInitScript((colour: [number, number, number]) => {
+    navigator.mediaDevices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
+      const canvas = Object.assign(document.createElement('canvas'), { width: 1280, height: 720 });
+      const g = canvas.getContext('2d')!;
+      let n = 0;
+      // Repaint every frame (a canvas track only sends frames when painted); a small corner square
+      // changes so the encoder has motion.
+      setInterval(() => {
+        g.fillStyle = `rgb(${colour.join(',')})`;
+        g.fillRect(0, 0, 1280, 720);
+        g.fillStyle = n++ % 2 ? '#fff' : '#000';
+        g.fillRect(0, 0, 16, 16);
+      }, 33);
+      const tracks: MediaStreamTrack[] = [];
+      if (constraints?.video) tracks.push(...canvas.captureStream(30).getVideoTracks());
+      if (constraints?.audio) {
+        const ctx = new AudioContext();
+        const osc = ctx.createOscillator();
+        const out = ctx.createMediaStreamDestination();
+        osc.connect(out);
+        osc.start();
+        tracks.push(...out.stream.getAudioTracks());
+      }
+      return new MediaStream(tracks);
+    };
+  }, rgb);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => process.stderr.write(`[page ${url}] ${err.message}\n`));
+  await page.goto(url);
+  return page;
+}
+
+export async function liveStatus(origin: string, room: string): Promise<LiveStatus> {
+  return (await (await fetch(`${origin}/api/live/${room}`)).json()) as LiveStatus;
+}
+
+export type ProbedStream = { codec_name: string; codec_type: string; width?: number; height?: number };
+
+/** ffprobe's view of a file or URL: streams and duration. */
+export async function probe(input: string): Promise<{ streams: ProbedStream[]; duration: number }> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration', '-of', 'json', input]);
+  const out = JSON.parse(stdout) as { streams: ProbedStream[]; format: { duration?: string } };
+  return { streams: out.streams, duration: Number.parseFloat(out.format.duration ?? 'NaN') };
+}
+
+/** The average colour of the left and right halves of the last decoded frame of a file or URL. */
+export async function halvesColour(input: string): Promise<{ left: number[]; right: number[] }> {
+  const { stdout } = await run(
+    'ffmpeg',
+    ['-v', 'error', '-i', input, '-vf', 'scale=2:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    { encoding: 'buffer', maxBuffer: 1 << 24 },
+  );
+  const last = stdout.subarray(stdout.length - 6);
+  return { left: [...last.subarray(0, 3)], right: [...last.subarray(3, 6)] };
+}
+
+/** The segment URIs of a media playlist, in order. */
+export function segmentsOf(playlist: string): string[] {
+  return playlist.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+}
+
+/** A <video>'s playback: position and frames the browser decoded for it. */
+export async function videoPlayback(page: Page, selector: string): Promise<{ currentTime: number; frames: number; width: number }> {
+  return page.evaluate((sel) => {
+    const v = document.querySelector(sel) as HTMLVideoElement | null;
+    return { currentTime: v?.currentTime ?? 0, frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0, width: v?.videoWidth ?? 0 };
+  }, selector);
+}
