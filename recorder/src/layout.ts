@@ -64,10 +64,12 @@ export function compositeFilter(inputs: CompositeInputs, renditions: Rendition[]
   parts.push(`[grid]format=yuv420p,split=${n}${renditions.map((_, i) => `[s${i}]`).join('')}`);
   renditions.forEach((r, i) => parts.push(i === 0 ? `[s0]null[v0]` : `[s${i}]scale=${r.width}:${r.height}[v${i}]`));
 
+  // async resampling follows the RTP timestamps, smoothing jitter instead of emitting non-monotonic audio.
+  for (let i = 0; i < inputs.audios; i++) parts.push(`[0:a:${i}]aresample=48000:async=1[in${i}]`);
   if (inputs.audios === 0) parts.push(`anullsrc=r=48000:cl=stereo[mix]`);
-  else if (inputs.audios === 1) parts.push(`[0:a:0]aresample=48000[mix]`);
+  else if (inputs.audios === 1) parts.push(`[in0]anull[mix]`);
   else {
-    const labels = Array.from({ length: inputs.audios }, (_, i) => `[0:a:${i}]`).join('');
+    const labels = Array.from({ length: inputs.audios }, (_, i) => `[in${i}]`).join('');
     parts.push(`${labels}amix=inputs=${inputs.audios}:normalize=0:dropout_transition=0[mix]`);
   }
   parts.push(`[mix]aformat=sample_rates=48000:channel_layouts=stereo,asplit=${n}${renditions.map((_, i) => `[a${i}]`).join('')}`);

@@ -6,7 +6,7 @@ import type { FfmpegBinaries } from './ffmpeg-binary.ts';
 import { ffmpegArgs } from './ffmpeg-args.ts';
 import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
 import { renditionsFor, type Rendition, type StageMember } from './layout.ts';
-import { endPlaylist, masterPlaylist, writeAtomically } from './playlists.ts';
+import { endPlaylist, masterPlaylist, pruneEmptySegments, writeAtomically } from './playlists.ts';
 import { freePortPair, udpPortBound } from './ports.ts';
 import type { RecordingStore } from './recording-store.ts';
 import { buildSdp, type RtpCodec, type RtpInput } from './sdp.ts';
@@ -15,6 +15,7 @@ export const LIVE_DIR = 'live';
 
 /** Structurally a pino logger; the recorder does not depend on one. */
 export type RecorderLogger = {
+  debug(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
@@ -62,7 +63,8 @@ type RecorderEvents = {
 
 type Run = { key: string; number: number; proc: FfmpegProcess; session: FeedSession; startedAt: number; timers: NodeJS.Timeout[] };
 
-const LAYOUT_SETTLE_MS = 300;
+// A co-host's audio and video arrive apart; one layout change for both saves an FFmpeg restart.
+const LAYOUT_SETTLE_MS = 700;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
 /** A run that lasted this long resets the crash backoff. */
@@ -209,7 +211,8 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     const proc = new FfmpegProcess(this.#o.binaries.ffmpeg, args, {
       cwd: this.#o.dataDir,
       stdin: buildSdp(inputs),
-      onStderr: (line) => this.#o.logger.warn({ ffmpeg: line, run: number }, 'ffmpeg says'),
+      // Timestamp chatter at debug; the last lines are in the failure report if FFmpeg dies.
+      onStderr: (line) => this.#o.logger.debug({ ffmpeg: line, run: number }, 'ffmpeg says'),
     });
     const run: Run = { key, number, proc, session, startedAt: Date.now(), timers: [] };
     this.#run = run;
@@ -237,6 +240,7 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     const started = Date.now();
     const exit = await run.proc.stop();
     run.session.close();
+    await this.#prunePlaylists();
     this.#o.logger.info({ run: run.number, code: exit.code, signal: exit.signal, stopMs: Date.now() - started }, 'ffmpeg stopped');
   }
 
@@ -245,6 +249,7 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     if (this.#run === run) this.#run = undefined;
     for (const t of run.timers) clearTimeout(t);
     run.session.close();
+    this.#enqueue(() => this.#prunePlaylists());
     const diskFull = exit.stderrTail.some((l) => /No space left on device|Read-only file system|Permission denied/i.test(l));
     const message = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail.slice(-3).join(' / ')}`;
     if (Date.now() - run.startedAt > HEALTHY_RUN_MS) this.#failStreak = 0;
@@ -262,6 +267,10 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** this.#failStreak++);
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => this.#enqueue(() => this.#apply()), delay);
+  }
+
+  async #prunePlaylists(): Promise<void> {
+    await Promise.all(this.renditions.map((_, i) => pruneEmptySegments(join(this.#o.dataDir, this.#liveDir, `v${i}`, 'index.m3u8'))));
   }
 
   /** Writes the master playlist once every rendition's playlist exists. */

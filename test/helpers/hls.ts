@@ -56,11 +56,11 @@ export async function probe(input: string): Promise<{ streams: ProbedStream[]; d
   return { streams: out.streams, duration: Number.parseFloat(out.format.duration ?? 'NaN') };
 }
 
-/** The average colour of the left and right halves of the last decoded frame of a file or URL. */
+/** The average colour of the left and right halves of the middle band (a quarter of the height) of the last decoded frame. */
 export async function halvesColour(input: string): Promise<{ left: number[]; right: number[] }> {
   const { stdout } = await run(
     'ffmpeg',
-    ['-v', 'error', '-i', input, '-vf', 'scale=2:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+    ['-v', 'error', '-i', input, '-vf', 'crop=iw:ih/4:0:3*ih/8,format=rgb24,scale=2:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
     { encoding: 'buffer', maxBuffer: 1 << 24 },
   );
   const last = stdout.subarray(stdout.length - 6);
