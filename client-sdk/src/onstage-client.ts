@@ -163,7 +163,9 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     this.#fallbackAfterMs = options.fallbackAfterMs ?? 5000;
     this.#mode = this.#modeChoice === 'hls' ? 'hls' : 'webrtc';
     await this.#enter(roomId, 'viewer');
-    this.emit('mode', this.#mode, this.#modeChoice === 'hls' ? 'asked for HLS' : 'WebRTC');
+    // A fallback during the join has already said so.
+    if (this.#modeChoice === 'hls') this.emit('mode', 'hls', 'HLS was asked for');
+    else if (this.#mode === 'webrtc') this.emit('mode', 'webrtc', 'WebRTC');
     return this.#showStream;
   }
 

@@ -18,7 +18,9 @@ const UNSAFE = /[:|[\]\\'";,=\s]/;
  * rendition (H.264 + AAC), each rendition goes to its live HLS playlist, and the top one is also
  * teed into the recording part. Live playlists are appended across runs (crash restarts, layout
  * changes) with a discontinuity, and never get ENDLIST from FFmpeg: the recorder adds it when the
- * show ends, so a player never mistakes a restart for the end.
+ * show ends, so a player never mistakes a restart for the end. The recording part is one MP4
+ * fragment per keyframe (per segment), flushed as written: a killed FFmpeg loses at most the
+ * fragment in progress.
  */
 export function ffmpegArgs(inputs: CompositeInputs, renditions: Rendition[], out: RunOutputs): string[] {
   for (const p of [out.liveDir, out.recordingPart]) if (UNSAFE.test(p)) throw new Error(`unsafe output path ${p}`);
@@ -46,7 +48,7 @@ export function ffmpegArgs(inputs: CompositeInputs, renditions: Rendition[], out
     const options = Object.entries(hls(i)).map(([k, v]) => `${k}=${v}`);
     if (i === 0) {
       const tee = `[f=hls:${options.join(':')}]${out.liveDir}/v0/index.m3u8` +
-        `|[f=mp4:movflags=frag_keyframe+empty_moov+default_base_moof]${out.recordingPart}`;
+        `|[f=mp4:movflags=frag_keyframe+empty_moov+default_base_moof:flush_packets=1]${out.recordingPart}`;
       args.push('-flags', '+global_header', '-f', 'tee', tee);
     } else {
       args.push('-f', 'hls', ...Object.entries(hls(i)).flatMap(([k, v]) => [`-${k}`, v]), `${out.liveDir}/v${i}/index.m3u8`);

@@ -65,7 +65,7 @@ export function compositeFilter(inputs: CompositeInputs, renditions: Rendition[]
   renditions.forEach((r, i) => parts.push(i === 0 ? `[s0]null[v0]` : `[s${i}]scale=${r.width}:${r.height}[v${i}]`));
 
   // async resampling follows the RTP timestamps, smoothing jitter instead of emitting non-monotonic audio.
-  for (let i = 0; i < inputs.audios; i++) parts.push(`[0:a:${i}]aresample=48000:async=1[in${i}]`);
+  for (let i = 0; i < inputs.audios; i++) parts.push(`[0:a:${i}]aresample=48000[in${i}]`);
   if (inputs.audios === 0) parts.push(`anullsrc=r=48000:cl=stereo[mix]`);
   else if (inputs.audios === 1) parts.push(`[in0]anull[mix]`);
   else {

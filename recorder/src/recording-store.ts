@@ -97,8 +97,15 @@ export class RecordingStore {
     if (!meta) throw new Error(`no recording ${id}`);
     const partsDir = join(this.#dir(id), PARTS);
     const names = (await readdir(partsDir).catch(() => [])).filter((n) => n.endsWith('.mp4')).sort();
+    // Each part is remuxed alone first: a part cut off by a crash ends in a torn packet, which
+    // a plain remux drops but the concat demuxer treats as fatal.
     const playable: string[] = [];
-    for (const name of names) if ((await this.#duration(join(partsDir, name))) > 0) playable.push(join(partsDir, name));
+    for (const name of names.filter((n) => n.startsWith('part-'))) {
+      const whole = join(partsDir, `whole-${name}`);
+      const ok = await run(this.#binaries.ffmpeg, ['-hide_banner', '-loglevel', 'error', '-y', '-i', join(partsDir, name), '-c', 'copy', whole])
+        .then(() => true, () => false);
+      if (ok && (await this.#duration(whole)) > 0) playable.push(whole);
+    }
     const done = { ...meta, endedAt: endedAt.toISOString() };
     if (playable.length === 0) {
       await this.#save({ ...done, status: 'failed' });

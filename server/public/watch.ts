@@ -63,7 +63,7 @@ client.on('mode', (m, reason) => {
   debug.mode = m;
   debug.modeReason = reason;
   byId('badge').title = `${m}: ${reason}`;
-  if (m !== 'hls') return;
+  if (m !== 'hls' || document.getElementById('hls-video')) return;
   // One <video> with the composite (host and co-hosts), a few seconds behind.
   const grid = byId('grid');
   grid.querySelectorAll('.tile').forEach((t) => t.remove());
