@@ -11,8 +11,9 @@ tsc -p tsconfig.json
 echo "== unit"
 node --test --test-reporter=spec 'test/unit/**/*.test.ts'
 
-echo "== integration and end-to-end (private network namespace, loopback only)"
-if [[ $(id -u) -eq 0 ]]; then ns=(unshare --net); else ns=(unshare --net --map-root-user); fi
+echo "== integration and end-to-end (private network and mount namespaces, loopback only)"
+# A private mount namespace too: fault tests mount small tmpfs disks that vanish with it.
+if [[ $(id -u) -eq 0 ]]; then ns=(unshare --net --mount); else ns=(unshare --net --mount --map-root-user); fi
 files=("$@")
 [[ ${#files[@]} -gt 0 ]] || files=('test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts')
 "${ns[@]}" sh -c 'ip link set lo up && exec node --test --test-reporter=spec --test-concurrency=1 "$@"' sh "${files[@]}"

@@ -10,6 +10,8 @@ export type RunOutputs = {
   listSize: number;
 };
 
+export const INPUT_TIMEOUT_S = 2;
+
 /** Characters that would break FFmpeg's tee and option syntax; paths are ours, so this is a bug check. */
 const UNSAFE = /[:|[\]\\'";,=\s]/;
 
@@ -20,7 +22,8 @@ const UNSAFE = /[:|[\]\\'";,=\s]/;
  * changes) with a discontinuity, and never get ENDLIST from FFmpeg: the recorder adds it when the
  * show ends, so a player never mistakes a restart for the end. The recording part is one MP4
  * fragment per keyframe (per segment), flushed as written: a killed FFmpeg loses at most the
- * fragment in progress.
+ * fragment in progress. If the recording cannot be written (a full disk) live HLS goes on without
+ * it (onfail=ignore); if HLS cannot be written FFmpeg exits and the recorder restarts it.
  */
 export function ffmpegArgs(inputs: CompositeInputs, renditions: Rendition[], out: RunOutputs): string[] {
   for (const p of [out.liveDir, out.recordingPart]) if (UNSAFE.test(p)) throw new Error(`unsafe output path ${p}`);
@@ -33,7 +36,11 @@ export function ffmpegArgs(inputs: CompositeInputs, renditions: Rendition[], out
   });
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'warning', '-y',
-    '-protocol_whitelist', 'pipe,udp,rtp', '-buffer_size', '2097152', '-f', 'sdp', '-i', 'pipe:0',
+    // listen_timeout: with no RTP for this long FFmpeg ends its input and exits cleanly. Its first
+    // SIGINT is only seen between packets, so this bounds a stop after the media is gone, and a
+    // stalled stage becomes a restart instead of a hang.
+    '-protocol_whitelist', 'pipe,udp,rtp', '-buffer_size', '2097152', '-listen_timeout', String(INPUT_TIMEOUT_S),
+    '-f', 'sdp', '-i', 'pipe:0',
     '-filter_complex', compositeFilter(inputs, renditions),
   ];
   renditions.forEach((r, i) => {
@@ -48,7 +55,7 @@ export function ffmpegArgs(inputs: CompositeInputs, renditions: Rendition[], out
     const options = Object.entries(hls(i)).map(([k, v]) => `${k}=${v}`);
     if (i === 0) {
       const tee = `[f=hls:${options.join(':')}]${out.liveDir}/v0/index.m3u8` +
-        `|[f=mp4:movflags=frag_keyframe+empty_moov+default_base_moof:flush_packets=1]${out.recordingPart}`;
+        `|[f=mp4:onfail=ignore:movflags=frag_keyframe+empty_moov+default_base_moof:flush_packets=1]${out.recordingPart}`;
       args.push('-flags', '+global_header', '-f', 'tee', tee);
     } else {
       args.push('-f', 'hls', ...Object.entries(hls(i)).flatMap(([k, v]) => [`-${k}`, v]), `${out.liveDir}/v${i}/index.m3u8`);

@@ -61,7 +61,15 @@ type RecorderEvents = {
   finished: [recording: Recording];
 };
 
-type Run = { key: string; number: number; proc: FfmpegProcess; session: FeedSession; startedAt: number; timers: NodeJS.Timeout[] };
+type Run = {
+  key: string;
+  number: number;
+  proc: FfmpegProcess;
+  session: FeedSession;
+  startedAt: number;
+  timers: NodeJS.Timeout[];
+  diskReported: boolean;
+};
 
 // A co-host's audio and video arrive apart; one layout change for both saves an FFmpeg restart.
 const LAYOUT_SETTLE_MS = 700;
@@ -69,6 +77,9 @@ const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
 /** A run that lasted this long resets the crash backoff. */
 const HEALTHY_RUN_MS = 10_000;
+
+const DISK_ERRORS = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT']);
+const DISK_MESSAGES = /No space left on device|Read-only file system|Permission denied|Disk quota exceeded/i;
 
 const layoutKey = (members: StageMember[]) => members.map((m) => `${m.participantId}:${m.video ?? '-'}:${m.audio ?? '-'}`).join('|');
 
@@ -158,8 +169,14 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     await this.#queue;
     await this.#stopRun();
     clearInterval(this.#readyPoll);
-    await Promise.all(this.renditions.map((_, i) => endPlaylist(join(this.#o.dataDir, this.#liveDir, `v${i}`, 'index.m3u8'))));
-    const finished = await this.#o.store.finish(this.recording.id, new Date());
+    // A full disk must not stop the show from ending: what was written stays where it is.
+    await Promise.all(this.renditions.map((_, i) => endPlaylist(join(this.#o.dataDir, this.#liveDir, `v${i}`, 'index.m3u8')))).catch(
+      (err: unknown) => this.#o.logger.error({ err }, 'cannot end the live playlists'),
+    );
+    const finished = await this.#o.store.finish(this.recording.id, new Date()).catch((err: unknown): Recording => {
+      this.#o.logger.error({ err }, 'cannot finish the recording; its parts are kept');
+      return { ...this.recording, status: 'failed', endedAt: new Date().toISOString() };
+    });
     this.#state = 'stopped';
     this.#o.logger.info({ recording: finished.id, status: finished.status, durationS: finished.durationS, runs: this.#runs }, 'recording finished');
     this.emit('finished', finished);
@@ -184,7 +201,12 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
       this.#state = 'restarting';
       await this.#stopRun();
     }
-    await this.#startRun(this.#members, key);
+    try {
+      await this.#startRun(this.#members, key);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.#fail(DISK_ERRORS.has(e.code ?? '') ? 'disk_full' : 'ffmpeg_exited', e.message);
+    }
   }
 
   async #startRun(members: StageMember[], key: string): Promise<void> {
@@ -212,9 +234,16 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
       cwd: this.#o.dataDir,
       stdin: buildSdp(inputs),
       // Timestamp chatter at debug; the last lines are in the failure report if FFmpeg dies.
-      onStderr: (line) => this.#o.logger.debug({ ffmpeg: line, run: number }, 'ffmpeg says'),
+      onStderr: (line) => {
+        this.#o.logger.debug({ ffmpeg: line, run: number }, 'ffmpeg says');
+        // The recording output gave up (its tee slave is onfail=ignore) while live HLS goes on.
+        if (DISK_MESSAGES.test(line) && !run.diskReported) {
+          run.diskReported = true;
+          this.#report('disk_full', `run ${number}: ${line}`);
+        }
+      },
     });
-    const run: Run = { key, number, proc, session, startedAt: Date.now(), timers: [] };
+    const run: Run = { key, number, proc, session, startedAt: Date.now(), timers: [], diskReported: false };
     this.#run = run;
     void proc.exited.then((exit) => this.#onExit(run, exit));
     this.#o.logger.info({ run: number, pid: proc.pid, videos: videos.length, audios: audios.length }, 'ffmpeg started');
@@ -250,17 +279,21 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     for (const t of run.timers) clearTimeout(t);
     run.session.close();
     this.#enqueue(() => this.#prunePlaylists());
-    const diskFull = exit.stderrTail.some((l) => /No space left on device|Read-only file system|Permission denied/i.test(l));
+    const diskFull = exit.stderrTail.some((l) => DISK_MESSAGES.test(l));
     const message = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail.slice(-3).join(' / ')}`;
     if (Date.now() - run.startedAt > HEALTHY_RUN_MS) this.#failStreak = 0;
     this.#fail(diskFull ? 'disk_full' : 'ffmpeg_exited', message);
   }
 
+  #report(reason: RecorderFailure, message: string): void {
+    this.#lastError = { reason, message, at: new Date().toISOString() };
+    this.#o.logger.error({ reason, message }, 'recorder failure');
+    this.emit('failure', reason, message);
+  }
+
   /** Reports a failure and tries again, backing off while failures come quickly. */
   #fail(reason: RecorderFailure, message: string): void {
-    this.#lastError = { reason, message, at: new Date().toISOString() };
-    this.#o.logger.error({ reason, message }, 'recorder failure; restarting');
-    this.emit('failure', reason, message);
+    this.#report(reason, message);
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     this.#state = 'restarting';
     this.#restarts++;

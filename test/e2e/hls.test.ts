@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, openPage, RESULTS_DIR, useServerAndBrowser } from '../helpers/browser.ts';
 import { liveStatus, probe, segmentsOf, videoPlayback } from '../helpers/hls.ts';
 
-const env = useServerAndBrowser({ HLS: 'true' });
+const dataDir = mkdtempSync(join(tmpdir(), 'onstage-hls-'));
+const LIST_SIZE = 4;
+const env = useServerAndBrowser({ HLS: 'true', DATA_DIR: dataDir, HLS_LIST_SIZE: String(LIST_SIZE), HLS_RETAIN_MS: '3000' });
 
 type Debug = { mode?: string; modeReason?: string };
 const debugOf = (page: Page) => page.evaluate(() => (globalThis as unknown as { onstage: Debug }).onstage);
@@ -57,6 +62,11 @@ test('a live show comes out as an HLS ladder that hls.js plays (?mode=hls); it e
     assert.equal(video?.height, height, `${variant}: ${height}p`);
     assert.equal(probed.streams.find((s) => s.codec_type === 'audio')?.codec_name, 'aac', `${variant}: AAC`);
   }
+  // Old live segments are deleted as new ones come.
+  const liveDir = join(dataDir, 'live', readdirSync(join(dataDir, 'live')).find((d) => d.startsWith(room))!);
+  await new Promise((r) => setTimeout(r, (LIST_SIZE + 3) * 1000));
+  const onDisk = readdirSync(join(liveDir, 'v0')).filter((f) => f.endsWith('.ts')).length;
+  assert.ok(onDisk <= LIST_SIZE + 2, `at most ${LIST_SIZE + 2} segments kept on disk (${onDisk})`);
   // A path outside the HLS files is refused.
   assert.equal((await fetch(`${origin}/hls/${room}/..%2f..%2fetc%2fpasswd`)).status, 404);
 
@@ -71,6 +81,10 @@ test('a live show comes out as an HLS ladder that hls.js plays (?mode=hls); it e
   // The live playlists end; the recording is finished and listed.
   const ended = await eventually(async () => (await fetch(`${origin}/hls/${room}/v0/index.m3u8`)).text(), (t) => t.includes('#EXT-X-ENDLIST'), 15_000);
   assert.match(ended, /#EXT-X-ENDLIST/);
+  // Some seconds (HLS_RETAIN_MS) after the end the live files go away.
+  await eventually(async () => (await fetch(`${origin}/hls/${room}/master.m3u8`)).status, (s) => s === 404, 15_000);
+  assert.equal((await fetch(`${origin}/hls/${room}/master.m3u8`)).status, 404);
+  assert.ok(!existsSync(liveDir), 'live segments deleted after the show');
   const listed = await eventually(
     async () => ((await (await fetch(`${origin}/api/recordings?room=${room}`)).json()) as { recordings: { status: string; durationS?: number; url?: string; id: string }[] }).recordings,
     (r) => r[0]?.status === 'ready',

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { resolveFfmpeg } from '../../recorder/src/ffmpeg-binary.ts';
+import { ffmpegArgs } from '../../recorder/src/ffmpeg-args.ts';
+import { compositeFilter, gridCells, LADDER, renditionsFor } from '../../recorder/src/layout.ts';
+import { endPlaylist, masterPlaylist, pruneEmptySegments } from '../../recorder/src/playlists.ts';
+import { newRecordingId } from '../../recorder/src/recording-store.ts';
+import { buildSdp } from '../../recorder/src/sdp.ts';
+import { RecordingId } from '@onstage/protocol';
+
+test('SDP: one m-line per input, with rtpmap, fmtp and the RTP port', () => {
+  const sdp = buildSdp([
+    { kind: 'video', port: 20000, codec: { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 } },
+    { kind: 'video', port: 20002, codec: { mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' } } },
+    { kind: 'audio', port: 20004, codec: { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 } },
+  ]);
+  assert.match(sdp, /^v=0\r\n/);
+  assert.match(sdp, /m=video 20000 RTP\/AVP 101\r\na=rtpmap:101 VP8\/90000\r\na=recvonly/);
+  assert.match(sdp, /a=fmtp:102 packetization-mode=1;profile-level-id=42e01f/);
+  assert.match(sdp, /m=audio 20004 RTP\/AVP 100\r\na=rtpmap:100 opus\/48000\/2/);
+  assert.equal(sdp.match(/^m=/gm)?.length, 3);
+});
+
+test('ladder: 720p and 360p, capped by the source height, never empty', () => {
+  assert.deepEqual(renditionsFor(undefined).map((r) => r.name), ['720p', '360p']);
+  assert.deepEqual(renditionsFor(1080).map((r) => r.name), ['720p', '360p']);
+  assert.deepEqual(renditionsFor(480).map((r) => r.name), ['360p']);
+  assert.deepEqual(renditionsFor(240).map((r) => r.name), ['360p']);
+});
+
+test('grid: as square as possible, cells even-sized and inside the canvas', () => {
+  assert.deepEqual(gridCells(1, 1280, 720), [{ x: 0, y: 0, w: 1280, h: 720 }]);
+  assert.deepEqual(gridCells(2, 1280, 720), [{ x: 0, y: 0, w: 640, h: 720 }, { x: 640, y: 0, w: 640, h: 720 }]);
+  const four = gridCells(4, 1280, 720);
+  assert.deepEqual(four.map((c) => [c.x, c.y]), [[0, 0], [640, 0], [0, 360], [640, 360]]);
+  for (const n of [3, 5, 7, 9, 16]) {
+    for (const c of gridCells(n, 1280, 720)) {
+      assert.ok(c.w % 2 === 0 && c.h % 2 === 0, 'even sizes (yuv420p)');
+      assert.ok(c.x + c.w <= 1280 && c.y + c.h <= 720, `cell inside the canvas (n=${n})`);
+    }
+  }
+});
+
+test('composite filter: cells stacked, one output pair per rendition, silence or black when missing', () => {
+  const two = compositeFilter({ videos: 2, audios: 2 }, LADDER.slice());
+  assert.match(two, /\[0:v:0\].*\[c0\]/);
+  assert.match(two, /\[c0\]\[c1\]xstack=inputs=2:layout=0_0\|640_0/);
+  assert.match(two, /amix=inputs=2/);
+  assert.match(two, /\[v0\]/);
+  assert.match(two, /scale=640:360\[v1\]/);
+  assert.match(two, /asplit=2\[a0\]\[a1\]/);
+  const none = compositeFilter({ videos: 0, audios: 0 }, LADDER.slice(0, 1));
+  assert.match(none, /color=c=black:s=1280x720/);
+  assert.match(none, /anullsrc/);
+  assert.doesNotMatch(none, /0:v|0:a/);
+});
+
+test('FFmpeg arguments: top rendition teed into the recording part; live playlists appended, never ended by FFmpeg', () => {
+  const args = ffmpegArgs({ videos: 1, audios: 1 }, LADDER.slice(), {
+    liveDir: 'live/show-1', recordingPart: 'recordings/show-1/parts/part-0001.mp4', segmentSeconds: 1, listSize: 6,
+  });
+  const tee = args[args.indexOf('tee') + 1]!;
+  assert.match(tee, /^\[f=hls:.*append_list.*omit_endlist.*\]live\/show-1\/v0\/index\.m3u8\|\[f=mp4:onfail=ignore:movflags=frag_keyframe.*\]recordings\/show-1\/parts\/part-0001\.mp4$/);
+  assert.ok(args.includes('live/show-1/v1/index.m3u8'));
+  assert.equal(args.filter((a) => a === 'libx264').length, 2, 'one encode per rendition');
+  assert.throws(() => ffmpegArgs({ videos: 1, audios: 1 }, LADDER.slice(), { liveDir: 'a:b', recordingPart: 'x.mp4', segmentSeconds: 1, listSize: 6 }));
+});
+
+test('master playlist lists every rendition with bandwidth, resolution and codecs', () => {
+  const text = masterPlaylist(LADDER.slice());
+  assert.match(text, /^#EXTM3U\n/);
+  assert.match(text, /BANDWIDTH=\d+,RESOLUTION=1280x720,CODECS="avc1\.4d401f,mp4a\.40\.2".*\nv0\/index\.m3u8/);
+  assert.match(text, /RESOLUTION=640x360.*\nv1\/index\.m3u8/);
+});
+
+test('playlists: empty segments are pruned; ENDLIST is added once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onstage-pl-'));
+  writeFileSync(join(dir, 'seg000001.ts'), 'x');
+  writeFileSync(join(dir, 'seg000002.ts'), '');
+  writeFileSync(join(dir, 'seg000003.ts'), 'y');
+  const path = join(dir, 'index.m3u8');
+  writeFileSync(path, ['#EXTM3U', '#EXT-X-TARGETDURATION:1', '#EXTINF:1.0,', 'seg000001.ts', '#EXT-X-DISCONTINUITY',
+    '#EXTINF:0.0,', '#EXT-X-PROGRAM-DATE-TIME:2026-11-25T12:00:00.000+0000', 'seg000002.ts', '#EXT-X-DISCONTINUITY', '#EXTINF:1.0,', 'seg000003.ts', ''].join('\n'));
+  assert.equal(await pruneEmptySegments(path), 1);
+  const pruned = readFileSync(path, 'utf8');
+  assert.doesNotMatch(pruned, /seg000002|EXTINF:0\.0|PROGRAM-DATE-TIME/);
+  assert.match(pruned, /seg000001\.ts[\s\S]*#EXT-X-DISCONTINUITY[\s\S]*seg000003\.ts/);
+  assert.equal(await endPlaylist(path), true);
+  assert.equal(await endPlaylist(path), true);
+  assert.equal(readFileSync(path, 'utf8').match(/#EXT-X-ENDLIST/g)?.length, 1);
+  assert.equal(await endPlaylist(join(dir, 'missing.m3u8')), false);
+});
+
+test('recording ids are path- and URL-safe and carry room and start time', () => {
+  const id = newRecordingId('my_room-1', new Date('2026-11-25T12:34:56.789Z'));
+  assert.match(id, /^my_room-1-20261125T123456Z-[0-9a-f]{4}$/);
+  assert.ok(RecordingId.safeParse(id).success);
+  assert.ok(!RecordingId.safeParse('../etc').success);
+});
+
+test('FFmpeg is found: the setting, else ffmpeg on PATH; a missing binary is a clear error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onstage-bin-'));
+  mkdirSync(join(dir, 'bin'));
+  for (const name of ['ffmpeg', 'ffprobe']) {
+    writeFileSync(join(dir, 'bin', name), '#!/bin/sh\n');
+    chmodSync(join(dir, 'bin', name), 0o755);
+  }
+  assert.deepEqual(resolveFfmpeg(undefined, join(dir, 'bin')), { ffmpeg: join(dir, 'bin', 'ffmpeg'), ffprobe: join(dir, 'bin', 'ffprobe'), source: 'PATH' });
+  assert.equal(resolveFfmpeg(join(dir, 'bin', 'ffmpeg'), '').source, 'setting');
+  assert.throws(() => resolveFfmpeg(join(dir, 'nope'), ''), /does not exist/);
+  assert.throws(() => resolveFfmpeg(undefined, join(dir, 'empty')), /no FFmpeg/);
+});
