@@ -1,25 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
 import type { RtpParameters } from '@onstage/protocol';
-
-/** A free even UDP port whose odd neighbour (FFmpeg's RTCP port) is free too. */
-export async function freePortPair(): Promise<number> {
-  for (;;) {
-    const a = createSocket('udp4');
-    await new Promise<void>((r) => a.bind(0, '127.0.0.1', r));
-    const port = a.address().port;
-    a.close();
-    if (port % 2 !== 0 || port > 65000) continue;
-    const b = createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      b.once('error', () => r(false));
-      b.bind(port + 1, '127.0.0.1', () => r(true));
-    });
-    b.close();
-    if (ok) return port;
-  }
-}
 
 /**
  * A real decoder on one viewer: FFmpeg receives the forwarded VP8 as plain RTP and decodes every

@@ -8,7 +8,8 @@ import { joinPlainHost, joinSyntheticViewer, withoutTransportCc } from '../../se
 import { RoomRegistry } from '../../server/src/rooms/room-registry.ts';
 import { createRootLogger } from '../../server/src/logger.ts';
 import { loadConfig } from '../../server/src/config.ts';
-import { freePortPair, startDecoder } from './ffmpeg-decoder.ts';
+import { freePortPair } from '../../recorder/src/ports.ts';
+import { startDecoder } from './ffmpeg-decoder.ts';
 import { SOURCE_RTP, type Ports } from './ffmpeg-source.ts';
 
 /** What the benchmark drives: one host stream in, N viewers (video + audio consumers, SRTP) out. */

@@ -1,0 +1,96 @@
+/**
+ * HLS glass-to-glass delay and recorder CPU per live show (`npm run bench:hls`). A host page in
+ * Chromium sends a canvas that shows a time code (bench/lib/timecode.ts); a WebRTC viewer and an
+ * HLS viewer (hls.js, ?mode=hls) read it from every displayed frame, so both delays are measured
+ * in the same run (WebRTC is the baseline). Meanwhile the recorder's FFmpeg CPU is sampled from
+ * /proc. Repeats for --rounds shows; prints p50/p95 per round and over all, and writes
+ * bench/results/hls-latency.json. Runs inside a private network namespace (see package.json).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
+import { liveStatus } from '../test/helpers/hls.ts';
+import { startServer } from '../test/helpers/server.ts';
+import { cpuSeconds, sleep } from './lib/proc.ts';
+import { installTimecodeCamera, readDelays } from './lib/timecode.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    'measure-ms': { type: 'string', default: '20000' },
+    out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
+  },
+});
+const rounds = Number(values.rounds);
+const measureMs = Number(values['measure-ms']);
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const summary = (xs: number[]) => ({ samples: xs.length, p50: percentile(xs, 50), p95: percentile(xs, 95) });
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+const server = await startServer({ HLS: 'true' });
+const browser = await launchBrowser();
+const results: { round: number; webrtc: ReturnType<typeof summary>; hls: ReturnType<typeof summary>; recorderCpuPercent: number; hlsRaw: number[]; webrtcRaw: number[] }[] = [];
+try {
+  for (let round = 1; round <= rounds; round++) {
+    const room = `latency-${round}`;
+    log(`round ${round}/${rounds}: host goes live in ${room}`);
+    const hostContext = await browser.newContext();
+    await installTimecodeCamera(hostContext);
+    const host = await hostContext.newPage();
+    await host.goto(`${server.url}/host/${room}`);
+    await goLive(host);
+    const ready = await eventually(() => liveStatus(server.url, room), (s) => s.hlsUrl !== null, 30_000);
+    if (!ready.hlsUrl) throw new Error('no HLS output');
+    const open = async (path: string): Promise<Page> => (await browser.newContext()).newPage().then(async (p) => (await p.goto(`${server.url}${path}`), p));
+    const webrtc = await open(`/watch/${room}?mode=webrtc`);
+    const hls = await open(`/watch/${room}?mode=hls`);
+    await webrtc.waitForSelector('.tile video', { timeout: 20_000 });
+    await hls.waitForSelector('#hls-video', { timeout: 20_000 });
+    log('  viewers connected; letting HLS reach its steady delay (8 s)');
+    await sleep(8000);
+    const pid = (await liveStatus(server.url, room)).recorder?.ffmpegPid;
+    if (!pid) throw new Error('no recorder FFmpeg');
+    const cpuStart = cpuSeconds(pid);
+    const t0 = performance.now();
+    log(`  measuring for ${measureMs / 1000} s`);
+    const [webrtcDelays, hlsDelays] = await Promise.all([readDelays(webrtc, '.tile video', measureMs), readDelays(hls, '#hls-video', measureMs)]);
+    const recorderCpuPercent = ((cpuSeconds(pid) - cpuStart) / ((performance.now() - t0) / 1000)) * 100;
+    const r = { round, webrtc: summary(webrtcDelays), hls: summary(hlsDelays), recorderCpuPercent, hlsRaw: hlsDelays, webrtcRaw: webrtcDelays };
+    results.push(r);
+    log(`  WebRTC: p50 ${r.webrtc.p50} ms, p95 ${r.webrtc.p95} ms (${r.webrtc.samples} frames)`);
+    log(`  HLS:    p50 ${r.hls.p50} ms, p95 ${r.hls.p95} ms (${r.hls.samples} frames)`);
+    log(`  recorder FFmpeg CPU: ${recorderCpuPercent.toFixed(1)}% of one core`);
+    await host.locator('#stop').click();
+    await Promise.all([hostContext.close(), webrtc.context().close(), hls.context().close()]);
+    await sleep(3000);
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+const all = (k: 'hlsRaw' | 'webrtcRaw') => results.flatMap((r) => r[k]);
+const medianOf = (xs: number[]) => percentile(xs, 50);
+const report = {
+  command: 'npm run bench:hls',
+  date: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length },
+  settings: { rounds, measureMs, segmentSeconds: 1, renditions: ['720p', '360p'], hlsJs: 'liveSyncDurationCount 2' },
+  rounds: results.map(({ hlsRaw: _h, webrtcRaw: _w, ...rest }) => rest),
+  overall: {
+    webrtc: summary(all('webrtcRaw')),
+    hls: summary(all('hlsRaw')),
+    medianOfRoundP50: { webrtc: medianOf(results.map((r) => r.webrtc.p50)), hls: medianOf(results.map((r) => r.hls.p50)) },
+    recorderCpuPercentMedian: medianOf(results.map((r) => r.recorderCpuPercent)),
+  },
+};
+mkdirSync(values.out, { recursive: true });
+writeFileSync(`${values.out}/hls-latency.json`, `${JSON.stringify(report, null, 2)}\n`);
+log(`\nall rounds: WebRTC p50 ${report.overall.webrtc.p50} ms p95 ${report.overall.webrtc.p95} ms; HLS p50 ${report.overall.hls.p50} ms p95 ${report.overall.hls.p95} ms`);
+log(`recorder CPU per live show (median of rounds): ${report.overall.recorderCpuPercentMedian.toFixed(1)}% of one core`);
+log(`wrote ${values.out}/hls-latency.json`);
