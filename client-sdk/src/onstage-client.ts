@@ -447,9 +447,15 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       const options = await channel.request('createTransport', { direction: 'send' });
       const transport = this.#device.createSendTransport(toTransportOptions(options));
       this.#wireConnect(channel, transport);
-      transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        const videoHeight = typeof appData['videoHeight'] === 'number' ? Math.round(appData['videoHeight']) : undefined;
         channel
-          .request('produce', { transportId: transport.id, kind, rtpParameters: rtpParameters as Body<'produce'>['rtpParameters'] })
+          .request('produce', {
+            transportId: transport.id,
+            kind,
+            rtpParameters: rtpParameters as Body<'produce'>['rtpParameters'],
+            ...(videoHeight ? { videoHeight } : {}),
+          })
           .then(({ producerId }) => callback({ id: producerId }), errback);
       });
       this.#sendTransport = transport;
@@ -459,6 +465,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       const producer = await this.#sendTransport.produce({
         track,
         stopTracks: false,
+        appData: track.kind === 'video' && track.getSettings().height ? { videoHeight: track.getSettings().height } : {},
         ...(track.kind === 'video' ? { encodings: SIMULCAST, codecOptions: { videoGoogleStartBitrate: 1000 } } : {}),
       });
       this.#producers.set(track.id, producer);

@@ -18,6 +18,8 @@ export const ProducerInfo = z.object({
   role: Role,
   kind: MediaKind,
   paused: z.boolean(),
+  /** Height of the sender's video as captured (the HLS ladder is capped by the host's). */
+  videoHeight: z.number().optional(),
 });
 export type ProducerInfo = z.infer<typeof ProducerInfo>;
 
@@ -59,7 +61,13 @@ export const requests = {
     response: Empty,
   },
   produce: {
-    request: z.strictObject({ transportId: Id, kind: MediaKind, rtpParameters: RtpParameters }),
+    request: z.strictObject({
+      transportId: Id,
+      kind: MediaKind,
+      rtpParameters: RtpParameters,
+      /** For video: the captured height (track settings), which caps the HLS ladder. */
+      videoHeight: z.number().int().min(16).max(4320).optional(),
+    }),
     response: z.object({ producerId: z.string() }),
   },
   closeProducer: {

@@ -7,14 +7,23 @@ export const LADDER: readonly Rendition[] = [
   { name: '360p', width: 640, height: 360, videoKbps: 800, audioKbps: 64 },
 ];
 
-/** The renditions for a source this tall: every ladder step up to it, and at least the smallest. */
+/**
+ * The renditions for a source this tall (unknown: the full ladder). A shorter source is never
+ * scaled up: the top rendition is made at its height (16:9, bitrate by area) and the ladder steps
+ * below it follow.
+ */
 export function renditionsFor(sourceHeight: number | undefined): Rendition[] {
-  const fits = LADDER.filter((r) => sourceHeight === undefined || r.height <= sourceHeight);
-  return fits.length > 0 ? fits : [LADDER[LADDER.length - 1]!];
+  const best = LADDER[0]!;
+  if (sourceHeight === undefined || sourceHeight >= best.height) return [...LADDER];
+  const height = Math.max(90, Math.floor(sourceHeight / 2) * 2);
+  const width = Math.round((height * 16) / 9 / 2) * 2;
+  const videoKbps = Math.max(200, Math.round((best.videoKbps * width * height) / (best.width * best.height)));
+  const top = { name: `${height}p`, width, height, videoKbps, audioKbps: best.audioKbps };
+  return [top, ...LADDER.filter((r) => r.height < height)];
 }
 
 /** Who is on stage and what they send: the recorder's whole view of a show. Host first. */
-export type StageMember = { participantId: string; video?: string; audio?: string };
+export type StageMember = { participantId: string; video?: string; audio?: string; videoHeight?: number };
 
 /** Stream indices of the members' media in FFmpeg's single SDP input. */
 export type CompositeInputs = { videos: number; audios: number };

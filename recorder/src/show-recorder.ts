@@ -50,8 +50,6 @@ export type ShowRecorderOptions = {
   logger: RecorderLogger;
   segmentSeconds: number;
   listSize: number;
-  /** Height of the host's camera, when known: the ladder is capped by it. */
-  sourceHeight?: number;
 };
 
 type RecorderEvents = {
@@ -93,7 +91,6 @@ const layoutKey = (members: StageMember[]) => members.map((m) => `${m.participan
  */
 export class ShowRecorder extends EventEmitter<RecorderEvents> {
   readonly recording: Recording;
-  readonly renditions: Rendition[];
   readonly #o: ShowRecorderOptions;
   readonly #liveDir: string;
   #state: RecorderState = 'starting';
@@ -108,12 +105,13 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   #retry: NodeJS.Timeout | undefined;
   #readyPoll: NodeJS.Timeout | undefined;
   #ready = false;
+  /** Fixed by the first run (the host's camera height caps it), so every part has one size. */
+  #renditions: Rendition[] | undefined;
 
   private constructor(o: ShowRecorderOptions, recording: Recording) {
     super();
     this.#o = o;
     this.recording = recording;
-    this.renditions = renditionsFor(o.sourceHeight);
     this.#liveDir = join(LIVE_DIR, recording.id);
   }
 
@@ -121,7 +119,6 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   static async start(o: ShowRecorderOptions, members: StageMember[]): Promise<ShowRecorder> {
     const recording = await o.store.create(o.room, new Date());
     const recorder = new ShowRecorder(o, recording);
-    await Promise.all(recorder.renditions.map((_, i) => mkdir(join(o.dataDir, recorder.#liveDir, `v${i}`), { recursive: true })));
     // Audio and video of a new host arrive a few ms apart: let them settle into one layout.
     recorder.setStage(members);
     return recorder;
@@ -129,6 +126,11 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
 
   get state(): RecorderState {
     return this.#state;
+  }
+
+  /** The HLS ladder (empty until the first FFmpeg run). */
+  get renditions(): Rendition[] {
+    return this.#renditions ?? [];
   }
 
   get ready(): boolean {
@@ -213,6 +215,11 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     const videos = members.filter((m) => m.video).map((m) => ({ producerId: m.video!, kind: 'video' as const }));
     const audios = members.filter((m) => m.audio).map((m) => ({ producerId: m.audio!, kind: 'audio' as const }));
     const wanted = [...videos, ...audios];
+    if (!this.#renditions) {
+      this.#renditions = renditionsFor(members[0]?.videoHeight);
+      await Promise.all(this.#renditions.map((_, i) => mkdir(join(this.#o.dataDir, this.#liveDir, `v${i}`), { recursive: true })));
+      this.#o.logger.info({ renditions: this.#renditions.map((r) => r.name), sourceHeight: members[0]?.videoHeight }, 'HLS ladder');
+    }
     const targets = await Promise.all(wanted.map(async (w) => ({ ...w, port: await freePortPair() })));
     let session: FeedSession;
     try {

@@ -24,11 +24,14 @@ test('SDP: one m-line per input, with rtpmap, fmtp and the RTP port', () => {
   assert.equal(sdp.match(/^m=/gm)?.length, 3);
 });
 
-test('ladder: 720p and 360p, capped by the source height, never empty', () => {
+test('ladder: 720p and 360p; a shorter source is never scaled up', () => {
   assert.deepEqual(renditionsFor(undefined).map((r) => r.name), ['720p', '360p']);
   assert.deepEqual(renditionsFor(1080).map((r) => r.name), ['720p', '360p']);
-  assert.deepEqual(renditionsFor(480).map((r) => r.name), ['360p']);
-  assert.deepEqual(renditionsFor(240).map((r) => r.name), ['360p']);
+  const sd = renditionsFor(480);
+  assert.deepEqual(sd.map((r) => [r.name, r.width, r.height]), [['480p', 854, 480], ['360p', 640, 360]]);
+  assert.ok(sd[0]!.videoKbps < 2500 && sd[0]!.videoKbps > 800, `bitrate by area (${sd[0]!.videoKbps})`);
+  assert.deepEqual(renditionsFor(360).map((r) => r.name), ['360p']);
+  assert.deepEqual(renditionsFor(241).map((r) => [r.name, r.width, r.height]), [['240p', 426, 240]]);
 });
 
 test('grid: as square as possible, cells even-sized and inside the canvas', () => {

@@ -169,7 +169,7 @@ export class RecordingService {
         recorder.on('failure', (reason) => this.#events.failure(reason));
         recorder.on('finished', (r) => this.#events.finished(r.status));
         this.#shows.set(room.id, { recorder });
-        logger.info({ recording: recorder.recording.id, renditions: recorder.renditions.map((r) => r.name) }, 'recording the show');
+        logger.info({ recording: recorder.recording.id }, 'recording the show');
         // The show may have changed (or ended) while the recorder started.
         if (room.state === 'live') recorder.setStage(room.stageMedia());
         else void this.#end(room.id);

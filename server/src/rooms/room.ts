@@ -43,7 +43,7 @@ type RoomEvents = {
 };
 
 /** A stage member and the media they send now (paused producers left out), host first. */
-export type StageMedia = { participantId: string; video?: string; audio?: string };
+export type StageMedia = { participantId: string; video?: string; audio?: string; videoHeight?: number };
 
 export type JoinInit = { identity: string; displayName: string; role: Role; connection: Connection };
 
@@ -122,9 +122,14 @@ export class Room extends EventEmitter<RoomEvents> {
   stageMedia(): StageMedia[] {
     return this.#stage.snapshot().seats.map(({ participantId }) => {
       const live = [...this.#producers.values()].filter((p) => p.participantId === participantId && !p.paused);
-      const video = live.find((p) => p.kind === 'video')?.producerId;
+      const video = live.find((p) => p.kind === 'video');
       const audio = live.find((p) => p.kind === 'audio')?.producerId;
-      return { participantId, ...(video ? { video } : {}), ...(audio ? { audio } : {}) };
+      return {
+        participantId,
+        ...(video ? { video: video.producerId } : {}),
+        ...(video?.videoHeight ? { videoHeight: video.videoHeight } : {}),
+        ...(audio ? { audio } : {}),
+      };
     });
   }
 
@@ -226,7 +231,7 @@ export class Room extends EventEmitter<RoomEvents> {
     return participant.media.createTransport(direction);
   }
 
-  async produce(participant: Participant, transportId: string, kind: MediaKind, rtpParameters: RtpParameters) {
+  async produce(participant: Participant, transportId: string, kind: MediaKind, rtpParameters: RtpParameters, videoHeight?: number) {
     this.#assertOnStage(participant);
     const media = participant.media;
     const { producerId } = await media.produce(transportId, kind, rtpParameters);
@@ -237,7 +242,14 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     const muted = this.#stage.snapshot().seats.find((s) => s.participantId === participant.id)?.muted[kind] ?? false;
     if (muted) await media.setPaused(kind, true);
-    const info: ProducerInfo = { producerId, participantId: participant.id, role: participant.role, kind, paused: muted };
+    const info: ProducerInfo = {
+      producerId,
+      participantId: participant.id,
+      role: participant.role,
+      kind,
+      paused: muted,
+      ...(kind === 'video' && videoHeight ? { videoHeight } : {}),
+    };
     this.#producers.set(producerId, info);
     this.#broadcast(participant, (p) => p.notify('producerAdded', info));
     this.emit('stageMedia');

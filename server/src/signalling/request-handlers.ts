@@ -48,9 +48,9 @@ export const requestHandlers: { [N in RequestName]: Handler<N> } = {
     return {};
   },
 
-  async produce(session, { transportId, kind, rtpParameters }) {
+  async produce(session, { transportId, kind, rtpParameters, videoHeight }) {
     const { room, participant } = joined(session);
-    return room.produce(participant, transportId, kind, rtpParameters);
+    return room.produce(participant, transportId, kind, rtpParameters, videoHeight);
   },
 
   async closeProducer(session, { producerId }) {
