@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, openPage, RESULTS_DIR, useServerAndBrowser } from '../helpers/browser.ts';
 import { liveStatus, probe, segmentsOf, videoPlayback } from '../helpers/hls.ts';
+import { testToken } from '../helpers/socket-client.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'onstage-hls-'));
 const LIST_SIZE = 4;
@@ -102,4 +103,23 @@ test('a live show comes out as an HLS ladder that hls.js plays (?mode=hls); it e
   await replay.locator('#past-list button', { hasText: 'Play' }).first().click({ timeout: 10_000 });
   await replay.waitForURL(/recording=/);
   await assertPlays(replay, '#replay-video', 'replay');
+  // Seeking needs byte ranges.
+  const range = await fetch(`${origin}${recording.url}`, { headers: { range: 'bytes=100-199' } });
+  assert.equal(range.status, 206);
+  assert.equal((await range.arrayBuffer()).byteLength, 100);
+
+  // Only the room's host may delete it.
+  const del = (token?: string) =>
+    fetch(`${origin}/api/recordings/${recording.id}`, { method: 'DELETE', headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const codeOf = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+  const noToken = await del();
+  assert.deepEqual([noToken.status, await codeOf(noToken)], [401, 'TOKEN_MISSING']);
+  const viewerToken = await del(testToken({ room, role: 'viewer' }));
+  assert.deepEqual([viewerToken.status, await codeOf(viewerToken)], [403, 'FORBIDDEN']);
+  const otherHost = await del(testToken({ room: 'another-room', role: 'host' }));
+  assert.equal(otherHost.status, 403);
+  assert.equal((await del(testToken({ room, role: 'host' }))).status, 200);
+  const gone = await fetch(`${origin}/api/recordings/${recording.id}`);
+  assert.deepEqual([gone.status, await codeOf(gone)], [404, 'NOT_FOUND']);
+  assert.equal((await fetch(`${origin}/api/recordings/not-an-id`)).status, 404);
 });
