@@ -10,7 +10,7 @@ export type RunOutputs = {
   listSize: number;
 };
 
-export const INPUT_TIMEOUT_S = 2;
+const INPUT_TIMEOUT_S = 2;
 
 /** Characters that would break FFmpeg's tee and option syntax; paths are ours, so this is a bug check. */
 const UNSAFE = /[:|[\]\\'";,=\s]/;

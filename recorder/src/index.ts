@@ -1,5 +1,5 @@
 export { resolveFfmpeg, type FfmpegBinaries } from './ffmpeg-binary.ts';
-export { LADDER, renditionsFor, type Rendition, type StageMember } from './layout.ts';
+export type { Rendition, StageMember } from './layout.ts';
 export { RecordingStore, MEDIA_FILE } from './recording-store.ts';
 export type { RtpCodec } from './sdp.ts';
 export {

@@ -9,7 +9,7 @@ import { writeAtomically } from './playlists.ts';
 
 const run = promisify(execFile);
 
-export const RECORDINGS_DIR = 'recordings';
+const RECORDINGS_DIR = 'recordings';
 const META = 'recording.json';
 const PARTS = 'parts';
 export const MEDIA_FILE = 'show.mp4';

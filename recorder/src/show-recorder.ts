@@ -158,11 +158,6 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     this.#settle = setTimeout(() => this.#enqueue(() => this.#apply()), LAYOUT_SETTLE_MS);
   }
 
-  /** Forces a keyframe from every stage member (e.g. after a viewer-visible glitch). */
-  async requestKeyFrames(): Promise<void> {
-    await this.#run?.session.requestKeyFrames();
-  }
-
   /** Ends the show: stops FFmpeg cleanly, ends the playlists and finishes the recording. */
   async stop(): Promise<Recording> {
     clearTimeout(this.#settle);

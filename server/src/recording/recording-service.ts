@@ -14,9 +14,9 @@ export type RecordingEvents = {
 type Show = { recorder: ShowRecorder; ending?: Promise<void>; retain?: NodeJS.Timeout };
 type Unavailable = { reason: string; message: string; at: string };
 
-/** URL of a room's HLS master playlist; relative to the server's origin. */
-export const hlsUrlOf = (room: string) => `/hls/${room}/master.m3u8`;
-export const recordingUrlOf = (id: string) => `/api/recordings/${id}/show.mp4`;
+/** URLs relative to the server's origin. */
+const hlsUrlOf = (room: string) => `/hls/${room}/master.m3u8`;
+const recordingUrlOf = (id: string) => `/api/recordings/${id}/show.mp4`;
 
 /**
  * Records every show: when a room goes live (its host has media), a ShowRecorder makes the HLS
