@@ -14,9 +14,12 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
   const room = 'composite';
   const origin = env.server.url;
   const playlistUrl = `${origin}/hls/${room}/v0/index.m3u8`;
+  const playlistsSeen: string[] = [];
   /** Colours of the newest segment of the top rendition. */
   const newest = async () => {
-    const segment = segmentsOf(await (await fetch(playlistUrl)).text()).at(-1);
+    const playlist = await (await fetch(playlistUrl)).text();
+    playlistsSeen.push(playlist);
+    const segment = segmentsOf(playlist).at(-1);
     return segment ? halvesColour(`${origin}/hls/${room}/v0/${segment}`).catch(() => undefined) : undefined;
   };
 
@@ -34,6 +37,7 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
   const cohost = await openSolidColourPage(env.browser, `${origin}/watch/${room}`, [20, 20, 230]);
   await cohost.locator('#request-stage').click({ timeout: 15_000 });
   const acceptedAt = Date.now();
+  playlistsSeen.length = 0;
   await host.locator('#requests button', { hasText: 'accept' }).click({ timeout: 10_000 });
   const both = await eventually(newest, (c) => c !== undefined && isRed(c.left) && isBlue(c.right), 30_000);
   const compositeMs = Date.now() - acceptedAt;
@@ -46,9 +50,10 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
   assert.ok(later.currentTime > afterJoin.currentTime + 2, `HLS playback goes on across the layout change (${afterJoin.currentTime} → ${later.currentTime})`);
   await hlsViewer.screenshot({ path: `${RESULTS_DIR}hls-composite.png` });
 
-  // The playlist stays valid: the change is a discontinuity, and every listed segment is served.
+  // The change is a discontinuity. It is looked for in the playlists polled since the co-host was
+  // accepted: with a 6-segment window it may have scrolled out of the playlist by now.
+  assert.ok(playlistsSeen.some((p) => p.includes('#EXT-X-DISCONTINUITY')), 'a playlist polled after the stage change marks a discontinuity');
   const playlist = await (await fetch(playlistUrl)).text();
-  assert.match(playlist, /#EXT-X-DISCONTINUITY/);
   for (const s of segmentsOf(playlist)) {
     const res = await fetch(`${origin}/hls/${room}/v0/${s}`);
     assert.equal(res.status, 200, `${s} is served`);
