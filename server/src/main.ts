@@ -30,6 +30,7 @@ logger.info(`host a show at ${server.url}/host/demo and watch it at ${server.url
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     logger.info({ signal }, 'stopping');
-    server.close().then(() => process.exit(0));
+    // Flush before exiting: the logger writes asynchronously, and the last lines matter most.
+    server.close().then(() => logger.flush(() => process.exit(0)));
   });
 }
