@@ -112,4 +112,4 @@ mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, 'hls-latency.json'), `${JSON.stringify(report, null, 2)}\n`);
 log(`\nall rounds: WebRTC p50 ${report.overall.webrtc.p50} ms p95 ${report.overall.webrtc.p95} ms; HLS p50 ${report.overall.hls.p50} ms p95 ${report.overall.hls.p95} ms`);
 log(`recorder CPU per live show (median of rounds): ${report.overall.recorderCpuPercentMedian.toFixed(1)}% of one core (time code); ${movingCpuPercent.toFixed(1)}% (moving picture)`);
-log(`wrote ${values.out}/hls-latency.json`);
+log(`wrote ${join(values.out, 'hls-latency.json')}`);
