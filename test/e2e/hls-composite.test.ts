@@ -1,48 +1,71 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { eventually, goLive, RESULTS_DIR, useServerAndBrowser } from '../helpers/browser.ts';
-import { halvesColour, liveStatus, openSolidColourPage, segmentsOf, videoPlayback } from '../helpers/hls.ts';
 import { writeFileSync } from 'node:fs';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, RESULTS_DIR, useServerAndBrowser } from '../helpers/browser.ts';
+import { halvesColour, liveStatus, openSolidColourPage, probe, segmentsOf, videoPlayback } from '../helpers/hls.ts';
 
 const env = useServerAndBrowser({ HLS: 'true' });
 
 type Rgb = number[];
+type Halves = { left: Rgb; right: Rgb };
 const isRed = ([r, g, b]: Rgb) => r! > 150 && g! < 90 && b! < 90;
 const isBlue = ([r, g, b]: Rgb) => b! > 150 && r! < 90 && g! < 90;
+const hostAlone = (c: Halves | undefined) => c !== undefined && isRed(c.left) && isRed(c.right);
+const hostAndCoHost = (c: Halves | undefined) => c !== undefined && isRed(c.left) && isBlue(c.right);
+
+/** Watches a room's top HLS rendition: every playlist fetched, and the colours of its newest segment. */
+function watchTopRendition(room: string) {
+  const origin = env.server.url;
+  const playlistUrl = `${origin}/hls/${room}/v0/index.m3u8`;
+  const playlistsSeen: string[] = [];
+  return {
+    playlistUrl,
+    playlistsSeen,
+    async newest(): Promise<Halves | undefined> {
+      const playlist = await (await fetch(playlistUrl)).text();
+      playlistsSeen.push(playlist);
+      const segment = segmentsOf(playlist).at(-1);
+      return segment ? halvesColour(`${origin}/hls/${room}/v0/${segment}`).catch(() => undefined) : undefined;
+    },
+  };
+}
+
+/** A red host goes live; the HLS output shows the host alone. */
+async function redHostLive(room: string, top: ReturnType<typeof watchTopRendition>): Promise<{ host: Page; alone: Halves | undefined }> {
+  const host = await openSolidColourPage(env.browser, `${env.server.url}/host/${room}`, [230, 20, 20]);
+  await goLive(host);
+  await eventually(() => liveStatus(env.server.url, room), (s) => s.hlsUrl !== null, 20_000);
+  const alone = await eventually(() => top.newest(), hostAlone, 20_000);
+  assert.ok(hostAlone(alone), `host alone fills the frame: ${JSON.stringify(alone)}`);
+  return { host, alone };
+}
+
+/** A viewer whose camera is blue asks to come on stage and the host accepts. */
+async function blueCoHostOnStage(host: Page, room: string): Promise<Page> {
+  const cohost = await openSolidColourPage(env.browser, `${env.server.url}/watch/${room}`, [20, 20, 230]);
+  await cohost.locator('#request-stage').click({ timeout: 15_000 });
+  await host.locator('#requests button', { hasText: 'accept' }).click({ timeout: 10_000 });
+  return cohost;
+}
 
 test('with a co-host on stage the HLS output shows host and co-host side by side; the layout follows the stage', { timeout: 180_000 }, async () => {
   const room = 'composite';
   const origin = env.server.url;
-  const playlistUrl = `${origin}/hls/${room}/v0/index.m3u8`;
-  const playlistsSeen: string[] = [];
-  /** Colours of the newest segment of the top rendition. */
-  const newest = async () => {
-    const playlist = await (await fetch(playlistUrl)).text();
-    playlistsSeen.push(playlist);
-    const segment = segmentsOf(playlist).at(-1);
-    return segment ? halvesColour(`${origin}/hls/${room}/v0/${segment}`).catch(() => undefined) : undefined;
-  };
-
-  const host = await openSolidColourPage(env.browser, `${origin}/host/${room}`, [230, 20, 20]);
-  await goLive(host);
-  await eventually(() => liveStatus(origin, room), (s) => s.hlsUrl !== null, 20_000);
-  const alone = await eventually(newest, (c) => c !== undefined && isRed(c.left) && isRed(c.right), 20_000);
-  assert.ok(alone && isRed(alone.left) && isRed(alone.right), `host alone fills the frame: ${JSON.stringify(alone)}`);
+  const top = watchTopRendition(room);
+  const { host, alone } = await redHostLive(room, top);
 
   // An HLS viewer watches throughout: the layout changes must not break its playback.
   const hlsViewer = await openSolidColourPage(env.browser, `${origin}/watch/${room}?mode=hls`, [0, 0, 0]);
   await eventually(() => videoPlayback(hlsViewer, '#hls-video'), (p) => p.frames > 10, 30_000);
 
-  // A viewer whose camera is blue comes on stage.
-  const cohost = await openSolidColourPage(env.browser, `${origin}/watch/${room}`, [20, 20, 230]);
-  await cohost.locator('#request-stage').click({ timeout: 15_000 });
+  top.playlistsSeen.length = 0;
   const acceptedAt = Date.now();
-  playlistsSeen.length = 0;
-  await host.locator('#requests button', { hasText: 'accept' }).click({ timeout: 10_000 });
-  const both = await eventually(newest, (c) => c !== undefined && isRed(c.left) && isBlue(c.right), 30_000);
+  await blueCoHostOnStage(host, room);
+  const both = await eventually(() => top.newest(), hostAndCoHost, 30_000);
   const compositeMs = Date.now() - acceptedAt;
   process.stdout.write(`# co-host accepted → composite (host left, co-host right) in a served segment: ${compositeMs} ms\n`);
-  assert.ok(both && isRed(both.left) && isBlue(both.right), `host left, co-host right: ${JSON.stringify(both)}`);
+  assert.ok(hostAndCoHost(both), `host left, co-host right: ${JSON.stringify(both)}`);
 
   const afterJoin = await videoPlayback(hlsViewer, '#hls-video');
   await hlsViewer.waitForTimeout(4000);
@@ -52,8 +75,8 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
 
   // The change is a discontinuity. It is looked for in the playlists polled since the co-host was
   // accepted: with a 6-segment window it may have scrolled out of the playlist by now.
-  assert.ok(playlistsSeen.some((p) => p.includes('#EXT-X-DISCONTINUITY')), 'a playlist polled after the stage change marks a discontinuity');
-  const playlist = await (await fetch(playlistUrl)).text();
+  assert.ok(top.playlistsSeen.some((p) => p.includes('#EXT-X-DISCONTINUITY')), 'a playlist polled after the stage change marks a discontinuity');
+  const playlist = await (await fetch(top.playlistUrl)).text();
   for (const s of segmentsOf(playlist)) {
     const res = await fetch(`${origin}/hls/${room}/v0/${s}`);
     assert.equal(res.status, 200, `${s} is served`);
@@ -62,7 +85,54 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
 
   // The host ends the co-host's turn: the host fills the frame again.
   await host.locator('#stage-list button', { hasText: 'remove' }).click();
-  const backAlone = await eventually(newest, (c) => c !== undefined && isRed(c.left) && isRed(c.right), 30_000);
-  assert.ok(backAlone && isRed(backAlone.right), `host alone again: ${JSON.stringify(backAlone)}`);
+  const backAlone = await eventually(() => top.newest(), hostAlone, 30_000);
+  assert.ok(hostAlone(backAlone), `host alone again: ${JSON.stringify(backAlone)}`);
   writeFileSync(`${RESULTS_DIR}hls-composite.json`, `${JSON.stringify({ compositeMs, alone, both, backAlone }, null, 2)}\n`);
+});
+
+test('a paused camera and a host whose producers are replaced after a reconnect change the layout, never end the output', { timeout: 180_000 }, async () => {
+  const room = 'changes';
+  const origin = env.server.url;
+  const top = watchTopRendition(room);
+  const liveAt = Date.now();
+  const { host } = await redHostLive(room, top);
+  await blueCoHostOnStage(host, room);
+  assert.ok(hostAndCoHost(await eventually(() => top.newest(), hostAndCoHost, 30_000)), 'composite with the co-host');
+
+  // The host hides the co-host's camera (the producer is paused): the host fills the frame again.
+  await host.locator('#stage-list button', { hasText: 'hide cam' }).click();
+  assert.ok(hostAlone(await eventually(() => top.newest(), hostAlone, 30_000)), 'a paused camera leaves the layout');
+  await host.locator('#stage-list button', { hasText: 'show cam' }).click();
+  assert.ok(hostAndCoHost(await eventually(() => top.newest(), hostAndCoHost, 30_000)), 'the resumed camera is back in the layout');
+
+  // The host's connection drops; the SDK reconnects and produces anew (new producer ids).
+  const before = await liveStatus(origin, room);
+  const cut = [...env.server.io.sockets.sockets.values()].filter((s) => {
+    const claims = s.data.claims as { role: string; room: string } | undefined;
+    return claims?.role === 'host' && claims.room === room;
+  });
+  assert.equal(cut.length, 1);
+  cut[0]!.conn.close();
+  const back = await eventually(() => top.newest(), hostAndCoHost, 30_000);
+  assert.ok(hostAndCoHost(back), `host and co-host again after the host's producers were replaced: ${JSON.stringify(back)}`);
+  const after = await liveStatus(origin, room);
+  assert.ok(after.live, 'the show went on');
+  assert.equal(after.recorder?.restarts, before.recorder?.restarts, 'layout changes are not counted as FFmpeg crashes');
+
+  // Through all of it the live playlist only ever moved forward.
+  const sequences = top.playlistsSeen.map((p) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)?.[1] ?? Number.NaN));
+  assert.ok(sequences.every((n, i) => Number.isInteger(n) && (i === 0 || n >= sequences[i - 1]!)), `media sequence never goes back: ${sequences.join(',')}`);
+
+  // One show, one recording, covering the show apart from the restarts' gaps.
+  await host.locator('#stop').click();
+  const showS = (Date.now() - liveAt) / 1000;
+  const listed = await eventually(
+    async () => ((await (await fetch(`${origin}/api/recordings?room=${room}`)).json()) as { recordings: { status: string; url?: string }[] }).recordings,
+    (r) => r[0]?.status === 'ready',
+    30_000,
+  );
+  assert.equal(listed.length, 1, 'one recording for the show');
+  const probed = await probe(`${origin}${listed[0]!.url}`);
+  process.stdout.write(`# show with 5 layout changes ${showS.toFixed(2)} s, recording ${probed.duration.toFixed(2)} s\n`);
+  assert.ok(probed.duration > showS / 2, `the recording (${probed.duration} s) covers most of the show (${showS} s)`);
 });
