@@ -72,6 +72,8 @@ export class OnstageServer {
       recorderPids: () => recordings.ffmpegPids(),
     });
     pool.on('workerDied', () => metrics.workerDied());
+    // Found before the metrics existed; counted now so a scrape shows it.
+    if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);
     const server = new OnstageServer(http, io, pool, rooms, recordings, logger);
     http.on(
       'request',

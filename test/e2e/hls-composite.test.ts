@@ -97,7 +97,8 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   const liveAt = Date.now();
   const { host } = await redHostLive(room, top);
   await blueCoHostOnStage(host, room);
-  assert.ok(hostAndCoHost(await eventually(() => top.newest(), hostAndCoHost, 30_000)), 'composite with the co-host');
+  const joined = await eventually(() => top.newest(), hostAndCoHost, 30_000);
+  assert.ok(hostAndCoHost(joined), `composite with the co-host: ${JSON.stringify(joined)}`);
 
   // The host hides the co-host's camera (the producer is paused): the host fills the frame again.
   await host.locator('#stage-list button', { hasText: 'hide cam' }).click();
@@ -113,14 +114,26 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   });
   assert.equal(cut.length, 1);
   cut[0]!.conn.close();
-  const back = await eventually(() => top.newest(), hostAndCoHost, 30_000);
-  assert.ok(hostAndCoHost(back), `host and co-host again after the host's producers were replaced: ${JSON.stringify(back)}`);
+  // On resume the host's old producers close and new ones start: a new layout, a new FFmpeg run.
+  const hostReconnects = () => host.evaluate(() => (globalThis as unknown as { onstage: { reconnects: number } }).onstage.reconnects);
+  assert.equal(await eventually(hostReconnects, (n) => n === 1, 20_000), 1, 'the host reconnected');
+  const pidBefore = before.recorder?.ffmpegPid;
+  const replaced = await eventually(() => liveStatus(origin, room), (s) => s.recorder?.ffmpegPid !== undefined && s.recorder.ffmpegPid !== pidBefore, 20_000);
+  assert.notEqual(replaced.recorder?.ffmpegPid, pidBefore, 'the layout was rebuilt for the new producers');
+  const sequenceAt = (p: string) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)?.[1] ?? Number.NaN);
+  const listedAtReplace = segmentsOf(await (await fetch(top.playlistUrl)).text()).at(-1)!;
+  const back = await eventually(
+    async () => ({ colours: await top.newest(), last: segmentsOf(top.playlistsSeen.at(-1) ?? '').at(-1) ?? '' }),
+    (r) => r.last > listedAtReplace && hostAndCoHost(r.colours),
+    30_000,
+  );
+  assert.ok(back.last > listedAtReplace && hostAndCoHost(back.colours), `host and co-host in a segment made from the new producers: ${JSON.stringify(back)}`);
   const after = await liveStatus(origin, room);
   assert.ok(after.live, 'the show went on');
   assert.equal(after.recorder?.restarts, before.recorder?.restarts, 'layout changes are not counted as FFmpeg crashes');
 
   // Through all of it the live playlist only ever moved forward.
-  const sequences = top.playlistsSeen.map((p) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)?.[1] ?? Number.NaN));
+  const sequences = top.playlistsSeen.map(sequenceAt);
   assert.ok(sequences.every((n, i) => Number.isInteger(n) && (i === 0 || n >= sequences[i - 1]!)), `media sequence never goes back: ${sequences.join(',')}`);
 
   // One show, one recording, covering the show apart from the restarts' gaps.

@@ -57,7 +57,6 @@ export class RecordingService {
     const fail = (reason: 'data_dir_unwritable' | 'no_ffmpeg', message: string) => {
       unavailable = { reason, message, at: new Date().toISOString() };
       logger.error({ reason, message }, 'HLS and recordings are off');
-      events.failure(reason);
     };
     try {
       binaries = resolveFfmpeg(config.ffmpegPath);
@@ -85,6 +84,11 @@ export class RecordingService {
 
   get enabled(): boolean {
     return this.store !== undefined;
+  }
+
+  /** Why HLS and recordings are off although configured on (no FFmpeg, DATA_DIR not writable). */
+  get unavailable(): Unavailable | undefined {
+    return this.#unavailable;
   }
 
   /** Room → FFmpeg pid of every running recorder, for metrics. */
