@@ -9,6 +9,8 @@ import { compositeFilter, gridCells, LADDER, renditionsFor } from '../../recorde
 import { endPlaylist, masterPlaylist, pruneEmptySegments } from '../../recorder/src/playlists.ts';
 import { newRecordingId } from '../../recorder/src/recording-store.ts';
 import { buildSdp } from '../../recorder/src/sdp.ts';
+import { freePortPair } from '../../recorder/src/ports.ts';
+import { createSocket } from 'node:dgram';
 import { RecordingId } from '@onstage/protocol';
 
 test('SDP: one m-line per input, with rtpmap, fmtp and the RTP port', () => {
@@ -115,4 +117,28 @@ test('FFmpeg is found: the setting, else ffmpeg on PATH; a missing binary is a c
   assert.equal(resolveFfmpeg(join(dir, 'bin', 'ffmpeg'), '').source, 'setting');
   assert.throws(() => resolveFfmpeg(join(dir, 'nope'), ''), /does not exist/);
   assert.throws(() => resolveFfmpeg(undefined, join(dir, 'empty')), /no FFmpeg/);
+});
+
+test('FFmpeg port pairs: even, above the ephemeral range, never handed out twice, never one in use', async () => {
+  // Hold a block of ports as another process would.
+  const held = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => 61000 + i).map(
+      (port) => new Promise<ReturnType<typeof createSocket> | undefined>((resolve) => {
+        const s = createSocket('udp4');
+        s.once('error', () => resolve(undefined));
+        s.bind(port, '127.0.0.1', () => resolve(s));
+      }),
+    ),
+  );
+  try {
+    const pairs = await Promise.all(Array.from({ length: 40 }, () => freePortPair()));
+    assert.equal(new Set(pairs).size, pairs.length, 'all different');
+    for (const p of pairs) {
+      assert.equal(p % 2, 0);
+      assert.ok(p >= 61000 && p + 1 <= 64999, `${p} in range`);
+      assert.ok(p >= 61200, `${p} is not one of the held ports`);
+    }
+  } finally {
+    for (const s of held) s?.close();
+  }
 });
