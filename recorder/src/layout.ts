@@ -23,7 +23,14 @@ export function renditionsFor(sourceHeight: number | undefined): Rendition[] {
 }
 
 /** Who is on stage and what they send: the recorder's whole view of a show. Host first. */
-export type StageMember = { participantId: string; video?: string; audio?: string; videoHeight?: number };
+export type StageMember = {
+  participantId: string;
+  video?: string;
+  audio?: string;
+  videoHeight?: number;
+  /** A track of this member is still connecting (no media yet): its arrival is worth waiting for. */
+  connecting?: boolean;
+};
 
 /** Stream indices of the members' media in FFmpeg's single SDP input. */
 export type CompositeInputs = { videos: number; audios: number };

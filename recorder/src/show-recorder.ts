@@ -71,6 +71,8 @@ type Run = {
 
 // A co-host's audio and video arrive apart; one layout change for both saves an FFmpeg restart.
 const LAYOUT_SETTLE_MS = 700;
+/** How long a layout change waits for a track that is still connecting (a co-host's camera after their mic). */
+const CONNECTING_WAIT_MS = 2500;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
 /** A run that lasted this long resets the crash backoff. */
@@ -79,7 +81,9 @@ const HEALTHY_RUN_MS = 10_000;
 const DISK_ERRORS = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT']);
 const DISK_MESSAGES = /No space left on device|Read-only file system|Permission denied|Disk quota exceeded/i;
 
-const layoutKey = (members: StageMember[]) => members.map((m) => `${m.participantId}:${m.video ?? '-'}:${m.audio ?? '-'}`).join('|');
+/** What FFmpeg's inputs and layout depend on: members without media take no cell. */
+const layoutKey = (members: StageMember[]) =>
+  members.filter((m) => m.video || m.audio).map((m) => `${m.participantId}:${m.video ?? '-'}:${m.audio ?? '-'}`).join('|');
 
 /**
  * One show's HLS ladder and recording. It runs FFmpeg on the composite of the stage, starts a new
@@ -155,7 +159,8 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   setStage(members: StageMember[]): void {
     this.#members = members;
     clearTimeout(this.#settle);
-    this.#settle = setTimeout(() => this.#enqueue(() => this.#apply()), LAYOUT_SETTLE_MS);
+    const wait = members.some((m) => m.connecting) ? CONNECTING_WAIT_MS : LAYOUT_SETTLE_MS;
+    this.#settle = setTimeout(() => this.#enqueue(() => this.#apply()), wait);
   }
 
   /** Ends the show: stops FFmpeg cleanly, ends the playlists and finishes the recording. */
@@ -198,6 +203,8 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
       this.#state = 'restarting';
       await this.#stopRun();
     }
+    // Nobody on stage sends anything (say the host is reconnecting): wait for media.
+    if (key === '') return;
     try {
       await this.#startRun(this.#members, key);
     } catch (err) {

@@ -26,6 +26,8 @@ type PeerMediaEvents = {
   closed: [];
   producerClosed: [producerId: string];
   producerPaused: [producerId: string, paused: boolean];
+  /** The worker got the first RTP packet of this producer. */
+  producerFlowing: [producerId: string];
   /** A consumer was closed from the server side (its producer or transport went away). */
   consumerClosed: [consumerId: string];
 };
@@ -160,6 +162,9 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
       this.#producers.delete(producer.id);
       this.emit('producerClosed', producer.id);
     });
+    // The worker scores a stream from its first packet on.
+    if (producer.score.length > 0) queueMicrotask(() => this.emit('producerFlowing', producer.id));
+    else producer.once('score', () => this.emit('producerFlowing', producer.id));
     this.#ctx.registerProducer(producer, (await this.#where()).router);
     return { producerId: producer.id };
   }

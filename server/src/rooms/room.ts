@@ -43,7 +43,7 @@ type RoomEvents = {
 };
 
 /** A stage member and the media they send now (paused producers left out), host first. */
-export type StageMedia = { participantId: string; video?: string; audio?: string; videoHeight?: number };
+export type StageMedia = { participantId: string; video?: string; audio?: string; videoHeight?: number; connecting?: boolean };
 
 export type JoinInit = { identity: string; displayName: string; role: Role; connection: Connection };
 
@@ -56,6 +56,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #participants = new Map<string, Participant>();
   readonly #byIdentity = new Map<string, Participant>();
   readonly #producers = new Map<string, ProducerInfo>();
+  /** Producers the worker has had packets from. */
+  readonly #flowing = new Set<string>();
   readonly #awayTimers = new Map<string, NodeJS.Timeout>();
   readonly #stage: Stage;
   readonly #chat: Chat;
@@ -118,10 +120,14 @@ export class Room extends EventEmitter<RoomEvents> {
     return [...this.#producers.values()];
   }
 
-  /** What the stage sends: each member (host first) with their live video and audio producer. */
+  /**
+   * What the stage sends: each member (host first) with their live video and audio producer. A
+   * producer counts once its media flows, so a recorder never waits on a track still connecting.
+   */
   stageMedia(): StageMedia[] {
     return this.#stage.snapshot().seats.map(({ participantId }) => {
-      const live = [...this.#producers.values()].filter((p) => p.participantId === participantId && !p.paused);
+      const own = [...this.#producers.values()].filter((p) => p.participantId === participantId && !p.paused);
+      const live = own.filter((p) => this.#flowing.has(p.producerId));
       const video = live.find((p) => p.kind === 'video');
       const audio = live.find((p) => p.kind === 'audio')?.producerId;
       return {
@@ -129,6 +135,8 @@ export class Room extends EventEmitter<RoomEvents> {
         ...(video ? { video: video.producerId } : {}),
         ...(video?.videoHeight ? { videoHeight: video.videoHeight } : {}),
         ...(audio ? { audio } : {}),
+        // No tracks yet (just seated, or reconnecting) or some not flowing yet: more is coming.
+        ...(own.length === 0 || live.length < own.length ? { connecting: true } : {}),
       };
     });
   }
@@ -350,6 +358,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#participants.clear();
     this.#byIdentity.clear();
     this.#producers.clear();
+    this.#flowing.clear();
     this.#host = undefined;
     this.#router.close();
     this.#logger.info({ why }, 'room closed');
@@ -374,9 +383,15 @@ export class Room extends EventEmitter<RoomEvents> {
     // The host stays on the primary router; viewers spread over workers as the audience grows.
     const media = this.#router.createPeer(log, role === 'host');
     media.on('producerClosed', (producerId) => {
+      this.#flowing.delete(producerId);
       if (!this.#producers.delete(producerId)) return;
       for (const p of this.#participants.values()) if (p.id !== participantId) p.notify('producerClosed', { producerId });
       this.emit('stageMedia');
+    });
+    media.on('producerFlowing', (producerId) => {
+      // May come before produce() has registered the producer; that emits stageMedia then.
+      this.#flowing.add(producerId);
+      if (this.#producers.has(producerId)) this.emit('stageMedia');
     });
     media.on('producerPaused', (producerId, paused) => {
       const info = this.#producers.get(producerId);
