@@ -146,6 +146,6 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   );
   assert.equal(listed.length, 1, 'one recording for the show');
   const probed = await probe(`${origin}${listed[0]!.url}`);
-  process.stdout.write(`# show with 5 layout changes ${showS.toFixed(2)} s, recording ${probed.duration.toFixed(2)} s\n`);
+  process.stdout.write(`# show with 4 stage changes (co-host joins, camera hidden, shown, host reconnects) ${showS.toFixed(2)} s, recording ${probed.duration.toFixed(2)} s\n`);
   assert.ok(probed.duration > showS / 2, `the recording (${probed.duration} s) covers most of the show (${showS} s)`);
 });
