@@ -162,9 +162,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
       this.#producers.delete(producer.id);
       this.emit('producerClosed', producer.id);
     });
-    // The worker scores a stream from its first packet on.
-    if (producer.score.length > 0) queueMicrotask(() => this.emit('producerFlowing', producer.id));
-    else producer.once('score', () => this.emit('producerFlowing', producer.id));
+    void whenFlowing(producer).then((flowing) => flowing && this.emit('producerFlowing', producer.id));
     this.#ctx.registerProducer(producer, (await this.#where()).router);
     return { producerId: producer.id };
   }
@@ -318,4 +316,20 @@ async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Resolves true once the worker has had packets of this producer (false if it closes or nothing
+ * comes for 15 s). The first 'score' event says so at once, but it can arrive in the same channel
+ * read as the produce response, before the Producer listens, so packet counts are polled too.
+ */
+async function whenFlowing(producer: types.Producer): Promise<boolean> {
+  const scored = new Promise<true>((resolve) => producer.once('score', () => resolve(true)));
+  for (let i = 0; i < 60 && !producer.closed; i++) {
+    if (producer.score.length > 0) return true;
+    const stats = await producer.getStats().catch(() => []);
+    if (stats.some((s) => s.packetCount > 0)) return true;
+    if (await Promise.race([scored, new Promise<false>((resolve) => setTimeout(() => resolve(false), 250))])) return true;
+  }
+  return false;
 }
