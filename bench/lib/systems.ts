@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
-import type { RtpCapabilities, RtpParameters } from '@onstage/protocol';
+import type { RtpCapabilities, RtpParameters, TransportOptions } from '@onstage/protocol';
 import { ROUTER_MEDIA_CODECS } from '../../server/src/media/codecs.ts';
 import { WorkerPool } from '../../server/src/media/worker-pool.ts';
-import { joinPlainHost, joinSyntheticViewer, withoutTransportCc } from '../../server/src/loadtest/synthetic-peers.ts';
+import { joinInProcessViewer, joinPlainHost, joinSyntheticViewer, withoutTransportCc } from '../../server/src/loadtest/synthetic-peers.ts';
 import { RoomRegistry } from '../../server/src/rooms/room-registry.ts';
 import { createRootLogger } from '../../server/src/logger.ts';
 import { loadConfig } from '../../server/src/config.ts';
-import { freePortPair } from '../../recorder/src/ports.ts';
-import { startDecoder } from './ffmpeg-decoder.ts';
 import { SOURCE_RTP, type Ports } from './ffmpeg-source.ts';
+import { startWebRtcViewer, type WebRtcViewer } from './webrtc-viewer.ts';
 
 /** What the benchmark drives: one host stream in, N viewers (video + audio consumers, SRTP) out. */
 export type System = {
@@ -21,8 +20,8 @@ export type System = {
   addViewer(sinkPort: number): Promise<void>;
   /** RTP packets the producers have received so far (video + audio). */
   producerPackets(): Promise<number>;
-  /** One more viewer (plain RTP, video only) whose video a real decoder plays; returns its frame count. */
-  addDecodedViewer(): Promise<{ frames(): number; close(): void }>;
+  /** One more viewer that is a real WebRTC peer (libwebrtc: ICE, DTLS, SRTP, decoding). */
+  addWebRtcViewer(): Promise<WebRtcViewer>;
   close(): Promise<void>;
 };
 
@@ -40,6 +39,7 @@ export async function startBare(): Promise<System> {
     ports[kind] = { port: t.tuple.localPort, rtcpPort: t.rtcpTuple!.localPort };
   }
   const caps = withoutTransportCc(router.rtpCapabilities as RtpCapabilities) as types.RtpCapabilities;
+  const consumers = new Map<string, types.Consumer>();
   return {
     name: 'bare mediasoup',
     workerPids: [worker.pid],
@@ -62,13 +62,24 @@ export async function startBare(): Promise<System> {
         await c.resume();
       }
     },
-    async addDecodedViewer() {
-      const port = await freePortPair();
-      const t = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: IP }, rtcpMux: false, comedia: false });
-      await t.connect({ ip: IP, port, rtcpPort: port + 1 });
-      const c = await t.consume({ producerId: producers[0]!.id, rtpCapabilities: caps, paused: true });
-      await c.resume();
-      return startDecoder(port, c.rtpParameters as RtpParameters);
+    async addWebRtcViewer() {
+      const transports = new Map<string, types.WebRtcTransport>();
+      return startWebRtcViewer({
+        routerRtpCapabilities: router.rtpCapabilities as RtpCapabilities,
+        producerIds: producers.map((p) => p.id),
+        async createRecvTransport() {
+          const t = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: IP }] });
+          transports.set(t.id, t);
+          return { transportId: t.id, iceParameters: t.iceParameters, iceCandidates: t.iceCandidates, dtlsParameters: t.dtlsParameters } as TransportOptions;
+        },
+        connect: (id, dtlsParameters) => transports.get(id)!.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }),
+        async consume(id, producerId, rtpCapabilities) {
+          const c = await transports.get(id)!.consume({ producerId, rtpCapabilities: rtpCapabilities as types.RtpCapabilities, paused: true });
+          consumers.set(c.id, c);
+          return { consumerId: c.id, kind: c.kind, rtpParameters: c.rtpParameters as RtpParameters };
+        },
+        resume: (consumerId) => consumers.get(consumerId)!.resume(),
+      });
     },
     async producerPackets() {
       let n = 0;
@@ -115,10 +126,8 @@ export async function startOnstage(workers: number, viewersPerRouter: number): P
     async producerPackets() {
       return (await host.stats()).reduce((n, s) => n + s.packets, 0);
     },
-    async addDecodedViewer() {
-      const port = await freePortPair();
-      const viewer = await joinSyntheticViewer(room, 'decoded-viewer', { ip: IP, port }, IP, { srtp: false, kinds: ['video'] });
-      return startDecoder(port, viewer.consumers[0]!.rtpParameters);
+    async addWebRtcViewer() {
+      return startWebRtcViewer(joinInProcessViewer(room, `webrtc-viewer-${++viewers}`));
     },
     async close() {
       rooms.closeAll();

@@ -11,9 +11,9 @@ import type {
   RoomId,
   ShowEndReason,
   StageState,
-  TransportOptions,
 } from '@onstage/protocol';
 import { playHls, waitForHls } from './hls-player.ts';
+import { toTransportOptions } from './transport-options.ts';
 import { OnstageRequestError, SignallingChannel, type TokenSource } from './signalling-channel.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 
@@ -557,13 +557,4 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     this.#showStream.removeTrack(r.consumer.track);
     this.emit('trackremoved', r.consumer.track, r.info.participantId);
   }
-}
-
-function toTransportOptions(o: TransportOptions): types.TransportOptions {
-  return {
-    id: o.transportId,
-    iceParameters: o.iceParameters as types.IceParameters,
-    iceCandidates: o.iceCandidates as types.IceCandidate[],
-    dtlsParameters: o.dtlsParameters as types.DtlsParameters,
-  };
 }

@@ -1,4 +1,4 @@
-import type { MediaKind, RtpCapabilities, RtpParameters } from '@onstage/protocol';
+import type { DtlsParameters, MediaKind, RtpCapabilities, RtpParameters } from '@onstage/protocol';
 import type { Connection, Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 
@@ -71,5 +71,22 @@ export function withoutTransportCc(caps: RtpCapabilities): RtpCapabilities {
   return {
     codecs: caps.codecs?.map((c) => ({ ...c, rtcpFeedback: (c.rtcpFeedback ?? []).filter((f) => f.type !== 'transport-cc') })),
     headerExtensions: caps.headerExtensions?.filter((h) => !h.uri.includes('transport-wide-cc')),
+  };
+}
+
+/**
+ * A viewer whose client runs in-process (e.g. mediasoup-client on libwebrtc): the same calls the
+ * signalling handlers make for a browser, without a socket.
+ */
+export function joinInProcessViewer(room: Room, identity: string) {
+  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: SILENT });
+  return {
+    routerRtpCapabilities: room.rtpCapabilities,
+    producerIds: room.producers().map((p) => p.producerId),
+    createRecvTransport: () => room.createTransport(participant, 'recv'),
+    connect: (transportId: string, dtlsParameters: DtlsParameters) => participant.media.connectTransport(transportId, dtlsParameters),
+    consume: (transportId: string, producerId: string, caps: RtpCapabilities) => participant.media.consume(transportId, producerId, caps),
+    resume: (consumerId: string) => participant.media.resumeConsumer(consumerId),
+    leave: () => room.leave(participant),
   };
 }
