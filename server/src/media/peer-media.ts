@@ -327,7 +327,7 @@ async function whenFlowing(producer: types.Producer): Promise<boolean> {
   const scored = new Promise<true>((resolve) => producer.once('score', () => resolve(true)));
   for (let i = 0; i < 60 && !producer.closed; i++) {
     if (producer.score.length > 0) return true;
-    const stats = await producer.getStats().catch(() => []);
+    const stats = await mediaCall(() => producer.getStats()).catch(() => []);
     if (stats.some((s) => s.packetCount > 0)) return true;
     if (await Promise.race([scored, new Promise<false>((resolve) => setTimeout(() => resolve(false), 250))])) return true;
   }
