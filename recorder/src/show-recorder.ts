@@ -73,6 +73,7 @@ type Run = {
 const LAYOUT_SETTLE_MS = 700;
 /** How long a layout change waits for a track that is still connecting (a co-host's camera after their mic). */
 const CONNECTING_WAIT_MS = 2500;
+const KEYFRAME_RETRY_MS = [1000, 3000, 5000, 8000, 12_000];
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
 /** A run that lasted this long resets the crash backoff. */
@@ -264,8 +265,9 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     } catch (err) {
       this.#o.logger.warn({ err }, 'cannot start the feed');
     }
-    // FFmpeg may drop the very first frames while it probes the streams: ask again.
-    for (const ms of [1000, 3000]) run.timers.push(setTimeout(() => void session.requestKeyFrames().catch(() => {}), ms));
+    // FFmpeg may drop the very first frames while it probes the streams, and a request can go
+    // unanswered (a sender just resumed): ask again while the run is young.
+    for (const ms of KEYFRAME_RETRY_MS) run.timers.push(setTimeout(() => void session.requestKeyFrames().catch(() => {}), ms));
     if (this.#state !== 'stopping') this.#state = 'running';
     this.#watchReady();
   }

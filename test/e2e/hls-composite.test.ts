@@ -102,9 +102,11 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
 
   // The host hides the co-host's camera (the producer is paused): the host fills the frame again.
   await host.locator('#stage-list button', { hasText: 'hide cam' }).click();
-  assert.ok(hostAlone(await eventually(() => top.newest(), hostAlone, 30_000)), 'a paused camera leaves the layout');
+  const hidden = await eventually(() => top.newest(), hostAlone, 30_000);
+  assert.ok(hostAlone(hidden), `a paused camera leaves the layout: ${JSON.stringify(hidden)}`);
   await host.locator('#stage-list button', { hasText: 'show cam' }).click();
-  assert.ok(hostAndCoHost(await eventually(() => top.newest(), hostAndCoHost, 30_000)), 'the resumed camera is back in the layout');
+  const shown = await eventually(() => top.newest(), hostAndCoHost, 30_000);
+  assert.ok(hostAndCoHost(shown), `the resumed camera is back in the layout: ${JSON.stringify(shown)} (recorder ${JSON.stringify((await liveStatus(origin, room)).recorder)})`);
 
   // The host's connection drops; the SDK reconnects and produces anew (new producer ids).
   const before = await liveStatus(origin, room);
