@@ -31,6 +31,10 @@ function watchTopRendition(room: string) {
   };
 }
 
+// Each layout change starts an FFmpeg run that needs the new inputs' keyframes and CPU to catch up;
+// on a loaded 2-core machine that has taken over 30 s (the segments came, late), so wait longer.
+const SLOW_MS = 60_000;
+
 /** A red host goes live; the HLS output shows the host alone. */
 async function redHostLive(room: string, top: ReturnType<typeof watchTopRendition>): Promise<{ host: Page; alone: Halves | undefined }> {
   const host = await openSolidColourPage(env.browser, `${env.server.url}/host/${room}`, [230, 20, 20]);
@@ -49,7 +53,7 @@ async function blueCoHostOnStage(host: Page, room: string): Promise<Page> {
   return cohost;
 }
 
-test('with a co-host on stage the HLS output shows host and co-host side by side; the layout follows the stage', { timeout: 180_000 }, async () => {
+test('with a co-host on stage the HLS output shows host and co-host side by side; the layout follows the stage', { timeout: 300_000 }, async () => {
   const room = 'composite';
   const origin = env.server.url;
   const top = watchTopRendition(room);
@@ -62,7 +66,7 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
   top.playlistsSeen.length = 0;
   const acceptedAt = Date.now();
   await blueCoHostOnStage(host, room);
-  const both = await eventually(() => top.newest(), hostAndCoHost, 30_000);
+  const both = await eventually(() => top.newest(), hostAndCoHost, SLOW_MS);
   const compositeMs = Date.now() - acceptedAt;
   process.stdout.write(`# co-host accepted → composite (host left, co-host right) in a served segment: ${compositeMs} ms\n`);
   assert.ok(hostAndCoHost(both), `host left, co-host right: ${JSON.stringify(both)}`);
@@ -85,14 +89,10 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
 
   // The host ends the co-host's turn: the host fills the frame again.
   await host.locator('#stage-list button', { hasText: 'remove' }).click();
-  const backAlone = await eventually(() => top.newest(), hostAlone, 30_000);
+  const backAlone = await eventually(() => top.newest(), hostAlone, SLOW_MS);
   assert.ok(hostAlone(backAlone), `host alone again: ${JSON.stringify(backAlone)}`);
   writeFileSync(`${RESULTS_DIR}hls-composite.json`, `${JSON.stringify({ compositeMs, alone, both, backAlone }, null, 2)}\n`);
 });
-
-// Each layout change starts an FFmpeg run that needs the new inputs' keyframes and CPU to catch up;
-// on a loaded 2-core machine that has taken over 30 s (the segments came, late), so wait longer.
-const SLOW_MS = 60_000;
 
 test('a paused camera and a host whose producers are replaced after a reconnect change the layout, never end the output', { timeout: 360_000 }, async () => {
   const room = 'changes';
