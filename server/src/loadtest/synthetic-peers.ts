@@ -36,35 +36,31 @@ export async function joinPlainHost(
 }
 
 /**
- * A viewer that receives the room's producers (of `kinds`, all by default) over one plain transport
- * sent to `sink`, with SRTP unless told otherwise. Its capabilities leave out transport-cc: a sink
- * that sends no feedback would make the worker keep a growing send history.
+ * A viewer that receives the room's producers over one SRTP plain transport sent to `sink`. Its
+ * capabilities leave out transport-cc: a sink that sends no feedback would make the worker keep a
+ * growing send history.
  */
 export async function joinSyntheticViewer(
   room: Room,
   identity: string,
   sink: { ip: string; port: number },
   listenIp: string,
-  options: { srtp?: boolean; kinds?: MediaKind[] } = {},
-): Promise<{ participantId: string; consumers: { kind: MediaKind; rtpParameters: RtpParameters }[]; leave(): void }> {
+): Promise<{ participantId: string; leave(): void }> {
   const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: SILENT });
   const t = await participant.media.createPlainTransport({
     direction: 'recv',
     listenIp,
     comedia: false,
     rtcpMux: true,
-    srtp: options.srtp ?? true,
+    srtp: true,
     connectTo: sink,
   });
   const caps = withoutTransportCc(room.rtpCapabilities);
-  const consumers = [];
   for (const p of room.producers()) {
-    if (options.kinds && !options.kinds.includes(p.kind)) continue;
-    const { consumerId, kind, rtpParameters } = await participant.media.consume(t.transportId, p.producerId, caps);
+    const { consumerId } = await participant.media.consume(t.transportId, p.producerId, caps);
     await participant.media.resumeConsumer(consumerId);
-    consumers.push({ kind, rtpParameters });
   }
-  return { participantId: participant.id, consumers, leave: () => room.leave(participant) };
+  return { participantId: participant.id, leave: () => room.leave(participant) };
 }
 
 export function withoutTransportCc(caps: RtpCapabilities): RtpCapabilities {

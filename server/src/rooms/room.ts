@@ -16,7 +16,7 @@ import type { RoomPolicy } from '../config.ts';
 import { ForbiddenError, NotFoundError, StateError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Direction } from '../media/peer-media.ts';
-import type { RtpFeed } from '@onstage/recorder';
+import type { RtpFeed, StageMember } from '@onstage/recorder';
 import { recorderFeed } from '../media/recorder-feed.ts';
 import type { RoomRouter } from '../media/room-router.ts';
 import { Chat } from './chat.ts';
@@ -43,7 +43,7 @@ type RoomEvents = {
 };
 
 /** A stage member and the media they send now (paused producers left out), host first. */
-export type StageMedia = { participantId: string; video?: string; audio?: string; videoHeight?: number; connecting?: boolean };
+export type StageMedia = StageMember;
 
 export type JoinInit = { identity: string; displayName: string; role: Role; connection: Connection };
 
