@@ -97,7 +97,7 @@ export async function startOnstage(workers: number, viewersPerRouter: number): P
   const config = loadConfig({ WORKERS: String(workers), VIEWERS_PER_ROUTER: String(viewersPerRouter), RTC_PORT: '0', LOG_LEVEL: 'warn' });
   const logger = createRootLogger(config.logLevel);
   const pool = await WorkerPool.create(
-    { size: workers, listenIp: IP, announcedAddress: IP, basePort: 0, workerBin: config.workerBin },
+    { size: workers, listenIp: IP, announcedAddress: IP, basePort: 0, workerBin: config.workerBin, watchdogMs: config.workerWatchdogMs },
     logger,
   );
   const rooms = new RoomRegistry(pool, config, logger);

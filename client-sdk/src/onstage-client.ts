@@ -18,7 +18,10 @@ import { OnstageRequestError, SignallingChannel, type TokenSource } from './sign
 import { TypedEmitter } from './typed-emitter.ts';
 
 export type OnstageClientOptions = {
-  /** The access token for the room, or a function that fetches one (called once per goLive/watch). */
+  /**
+   * The access token for the room, or a function that fetches one: it is called for every
+   * connection attempt and before the token expires, so sessions outlive their tokens.
+   */
   token: TokenSource;
   /** Server origin; defaults to the page's own origin. */
   url?: string;
@@ -55,8 +58,10 @@ export type OnstageEvents = {
   onstage: [];
   /** This client is no longer on stage (left, removed, or the show ended); its tracks stopped going out. */
   offstage: [];
-  /** (host) Who is in the room. */
+  /** (host) Who is in the room (the whole list, kept up to date from the server's changes). */
   participants: [participants: ParticipantInfo[]];
+  /** How many viewers are connected ("N watching"); at most once a second. */
+  audience: [viewers: number];
   chat: [message: ChatMessage];
   chatdeleted: [messageId: string];
   activespeaker: [participantId: string | null];
@@ -114,6 +119,9 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   readonly #showStream = new MediaStream();
   #participantId: string | undefined;
   #stage: StageState | undefined;
+  /** (host) Everyone in the room, in join order. */
+  readonly #participants = new Map<string, ParticipantInfo>();
+  #viewers = 0;
   #quality: Quality = 'auto';
   #mode: WatchMode = 'webrtc';
   #modeChoice: 'auto' | WatchMode = 'auto';
@@ -134,6 +142,16 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
 
   get stage(): StageState | undefined {
     return this.#stage;
+  }
+
+  /** Viewers connected now, as last told by the server. */
+  get viewers(): number {
+    return this.#viewers;
+  }
+
+  /** (host) Everyone in the room. */
+  get participants(): ParticipantInfo[] {
+    return [...this.#participants.values()];
   }
 
   get onStage(): boolean {
@@ -292,6 +310,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     this.#outgoing = [];
     this.#participantId = undefined;
     this.#stage = undefined;
+    this.#participants.clear();
   }
 
   // Internals -----------------------------------------------------------------------------------
@@ -332,7 +351,17 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     channel.on('hostAway', ({ until }) => mine() && this.emit('hostaway', until));
     channel.on('hostBack', () => mine() && this.emit('hostback'));
     channel.on('stageChanged', (stage) => mine() && this.#onStage(stage));
-    channel.on('participantsChanged', ({ participants }) => mine() && this.emit('participants', participants));
+    channel.on('participantsUpdated', ({ updated, left }) => {
+      if (!mine()) return;
+      for (const p of updated) this.#participants.set(p.participantId, p);
+      for (const id of left) this.#participants.delete(id);
+      this.emit('participants', this.participants);
+    });
+    channel.on('audience', ({ viewers }) => {
+      if (!mine()) return;
+      this.#viewers = viewers;
+      this.emit('audience', viewers);
+    });
     channel.on('chatMessage', (m) => mine() && this.emit('chat', m));
     channel.on('chatDeleted', ({ messageId }) => mine() && this.emit('chatdeleted', messageId));
     channel.on('activeSpeaker', ({ participantId }) => mine() && this.emit('activespeaker', participantId));
@@ -343,8 +372,14 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       void this.#resetMedia();
       this.emit('disconnected', reason);
     });
-    channel.onConnectionChange((state) => {
+    channel.onConnectionChange((state, reason) => {
       if (!mine()) return;
+      if (state === 'failed') {
+        this.#channel = undefined;
+        void this.#resetMedia();
+        this.emit('disconnected', reason ?? 'refused');
+        return;
+      }
       if (state === 'lost') {
         this.emit('reconnecting');
         return;
@@ -373,13 +408,37 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       }
     }
     this.#onStage(joined.stage);
-    if (joined.participants.length > 0) this.emit('participants', joined.participants);
+    this.#viewers = joined.viewers;
+    this.emit('audience', joined.viewers);
+    if (room.role === 'host') await this.#loadParticipants(channel);
     for (const m of joined.chat) this.emit('chat', m);
     if (joined.live) this.emit('live');
     if (joined.hostAwayUntil !== undefined) this.emit('hostaway', joined.hostAwayUntil);
     if (this.#mode === 'webrtc') await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info)));
     await this.#produceOutgoing();
     return joined.resumed;
+  }
+
+  /** (host) Pages through the participant list; changes that arrive meanwhile are newer, and win. */
+  async #loadParticipants(channel: SignallingChannel): Promise<void> {
+    this.#participants.clear();
+    const seenChange = new Set<string>();
+    const onChange = ({ updated, left }: { updated: ParticipantInfo[]; left: string[] }) => {
+      for (const p of updated) seenChange.add(p.participantId);
+      for (const id of left) seenChange.add(id);
+    };
+    channel.on('participantsUpdated', onChange);
+    try {
+      let after: string | null | undefined;
+      do {
+        const page = await channel.request('listParticipants', after ? { after } : {});
+        for (const p of page.participants) if (!seenChange.has(p.participantId)) this.#participants.set(p.participantId, p);
+        after = page.next;
+      } while (after && this.#channel === channel);
+    } finally {
+      channel.off('participantsUpdated', onChange);
+    }
+    this.emit('participants', this.participants);
   }
 
   async #startWebRtc(channel: SignallingChannel, routerRtpCapabilities: types.RtpCapabilities): Promise<void> {

@@ -26,34 +26,45 @@ export class OnstageRequestError extends Error {
   }
 }
 
-/** 'lost': the connection dropped and socket.io is retrying; 'back': it reconnected. */
-export type ConnectionChange = 'lost' | 'back';
+/**
+ * 'lost': the connection dropped and the channel is retrying; 'back': it reconnected; 'failed': the
+ * server keeps refusing the token (`reason` says why) and the channel gave up.
+ */
+export type ConnectionChange = 'lost' | 'back' | 'failed';
+
+/** Refused reconnects in a row (with fresh tokens) before the channel gives up. */
+const MAX_REFUSED_RECONNECTS = 5;
 
 /**
- * Typed requests and events over one socket.io connection, which reconnects by itself with the
- * same token after a drop.
+ * Typed requests and events over one socket.io connection, which reconnects by itself after a
+ * drop. A token source that is a function is asked again for every connection attempt (so an
+ * expired token, or a server restarted with another secret, is replaced) and before the token
+ * expires, when the server says so (`tokenExpiring`), to renew it over the live connection.
  */
 export class SignallingChannel {
   readonly #socket: Socket;
   readonly #timeoutMs: number;
+  readonly #token: TokenSource;
   readonly connected: Promise<void>;
   #closed = false;
+  #refusedInARow = 0;
+  #listeners: ((change: ConnectionChange, reason?: string) => void)[] = [];
 
   constructor(url: string, token: TokenSource, timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
-    let cached: Promise<string> | undefined;
-    const getToken = () => (cached ??= typeof token === 'string' ? Promise.resolve(token) : token());
+    this.#token = token;
     this.#socket = io(url, {
       transports: ['websocket'],
       reconnectionDelay: 250,
       reconnectionDelayMax: 2000,
       auth: (cb) => {
-        getToken().then(
+        this.#freshToken().then(
           (t) => cb({ token: t }),
           () => cb({ token: '' }),
         );
       },
     });
+    this.#socket.on('tokenExpiring', () => void this.#renew());
     this.connected = new Promise((resolve, reject) => {
       this.#socket.once('connect', () => resolve());
       this.#socket.once('connect_error', (err: Error & { data?: ErrorBody }) => {
@@ -84,19 +95,54 @@ export class SignallingChannel {
     this.#socket.on(name as string, listener as (body: unknown) => void);
   }
 
-  /** Tells about drops and returns after the first connection. */
-  onConnectionChange(listener: (change: ConnectionChange) => void): void {
+  off<N extends ServerEventName>(name: N, listener: (body: ServerEvent<N>) => void): void {
+    this.#socket.off(name as string, listener as (body: unknown) => void);
+  }
+
+  /** Tells about drops, returns after the first connection, and giving up. */
+  onConnectionChange(listener: (change: ConnectionChange, reason?: string) => void): void {
+    this.#listeners.push(listener);
+    if (this.#listeners.length > 1) return;
+    const tell = (change: ConnectionChange, reason?: string) => {
+      for (const l of this.#listeners) l(change, reason);
+    };
     let wasConnected = false;
     this.#socket.on('connect', () => {
-      if (wasConnected) listener('back');
+      this.#refusedInARow = 0;
+      if (wasConnected) tell('back');
       wasConnected = true;
     });
     this.#socket.on('disconnect', (reason) => {
       if (this.#closed || !wasConnected) return;
-      listener('lost');
-      // The server dropping us is not retried by socket.io itself; a network drop is.
+      tell('lost');
+      // The server dropping us (e.g. at token expiry) is not retried by socket.io itself; a network drop is.
       if (reason === 'io server disconnect') this.#socket.connect();
     });
+    // A refusal by the server's auth is not retried by socket.io either: retry with a fresh token, a few times.
+    this.#socket.on('connect_error', (err: Error & { data?: ErrorBody }) => {
+      if (this.#closed || !wasConnected || !err.data) return;
+      this.#refusedInARow++;
+      if (this.#refusedInARow > MAX_REFUSED_RECONNECTS || typeof this.#token === 'string') {
+        tell('failed', `${err.data.code}: ${err.data.message}`);
+        this.close();
+        return;
+      }
+      setTimeout(() => this.#closed || this.#socket.connect(), 250 * 2 ** this.#refusedInARow);
+    });
+  }
+
+  #freshToken(): Promise<string> {
+    return typeof this.#token === 'string' ? Promise.resolve(this.#token) : this.#token();
+  }
+
+  /** Renews the token over the live connection; if that fails the server closes it at expiry and we reconnect. */
+  async #renew(): Promise<void> {
+    if (typeof this.#token === 'string') return;
+    try {
+      await this.request('renewToken', { token: await this.#freshToken() });
+    } catch {
+      // Nothing to do here: the reconnect after expiry asks for a token again.
+    }
   }
 
   close(): void {

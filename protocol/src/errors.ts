@@ -24,6 +24,7 @@ export const ErrorCode = z.enum([
   'ROLE_NOT_ALLOWED',
   'BANNED',
   'STAGE_FULL',
+  'STAGE_QUEUE_FULL',
   'ALREADY_ON_STAGE',
   'NOT_ON_STAGE',
   'REQUEST_NOT_FOUND',

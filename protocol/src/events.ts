@@ -21,15 +21,28 @@ export const serverEvents = {
   /** The host's connection dropped; the show ends at `until` (server ms) unless the host returns. */
   hostAway: z.object({ until: z.number() }),
   hostBack: z.object({}),
+  /** The stage changed; a burst of changes comes as one event with the latest state. */
   stageChanged: StageState,
-  /** (host only) who is in the room. */
-  participantsChanged: z.object({ participants: z.array(ParticipantInfo) }),
+  /**
+   * (host only) Who joined, changed (away, back, on or off stage) or left since the last one; sent
+   * at most a few times a second. The whole list is paged with `listParticipants`.
+   */
+  participantsUpdated: z.object({ updated: z.array(ParticipantInfo), left: z.array(z.string()) }),
+  /** How many viewers are connected ("N watching"); sent at most once a second, when it changed. */
+  audience: z.object({ viewers: z.number() }),
   chatMessage: ChatMessage,
   chatDeleted: z.object({ messageId: z.string() }),
   /** The loudest stage member right now, or null in silence. */
   activeSpeaker: z.object({ participantId: z.string().nullable() }),
-  /** This client was removed from the room (banned) or replaced by a newer connection of the same person. */
-  removed: z.object({ reason: z.enum(['banned', 'replaced']) }),
+  /**
+   * This client was removed from the room (banned), replaced by a newer connection of the same
+   * person, or disconnected for sending far more requests than its limits allow.
+   */
+  removed: z.object({ reason: z.enum(['banned', 'replaced', 'rate_limited']) }),
+  /** This connection's token expires at `expiresAt` (ms): renew it with `renewToken`, or be disconnected then. */
+  tokenExpiring: z.object({ expiresAt: z.number() }),
+  /** The token expired: the connection closes now; reconnect with a fresh token to resume within the grace period. */
+  tokenExpired: z.object({}),
   /** A request sent without an acknowledgement callback failed. */
   requestError: z.object({ request: z.string(), error: ErrorBody }),
 } as const;

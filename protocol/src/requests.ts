@@ -11,6 +11,12 @@ import { Role, RoomId } from './ids.ts';
 
 const Id = z.string().min(1).max(128);
 
+/** Longest access token accepted. */
+export const MAX_TOKEN_LENGTH = 4096;
+
+/** Largest page of `listParticipants`. */
+export const PARTICIPANT_PAGE_MAX = 200;
+
 export const ProducerInfo = z.object({
   producerId: z.string(),
   participantId: z.string(),
@@ -48,8 +54,8 @@ export const requests = {
       producers: z.array(ProducerInfo),
       stage: StageState,
       chat: z.array(ChatMessage),
-      /** (host only) everyone in the room. */
-      participants: z.array(ParticipantInfo),
+      /** Viewers connected now ("N watching"); `audience` events follow. */
+      viewers: z.number(),
     }),
   },
   createTransport: {
@@ -112,6 +118,27 @@ export const requests = {
   },
   deleteChat: { request: z.strictObject({ messageId: Id }), response: Empty },
   ban: { request: z.strictObject({ participantId: Id }), response: Empty },
+
+  /**
+   * (host only) One page of who is in the room, in join order; `next` is the cursor of the next page
+   * (null at the end). Changes after a page come as `participantsUpdated`.
+   */
+  listParticipants: {
+    request: z.strictObject({
+      after: z.string().max(20).regex(/^[0-9]+$/, 'a cursor from an earlier page').optional(),
+      limit: z.number().int().min(1).max(PARTICIPANT_PAGE_MAX).optional(),
+    }),
+    response: z.object({ participants: z.array(ParticipantInfo), next: z.string().nullable() }),
+  },
+
+  /**
+   * Replaces this connection's access token before it expires (after `tokenExpiring`). The new
+   * token must name the same room, identity and role.
+   */
+  renewToken: {
+    request: z.strictObject({ token: z.string().min(1).max(MAX_TOKEN_LENGTH) }),
+    response: z.object({ expiresAt: z.number() }),
+  },
 
   /** Caps the video quality this client receives (the server still lowers it when bandwidth is short). */
   setPreferredQuality: { request: z.strictObject({ quality: Quality }), response: Empty },

@@ -1,8 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 export type FfmpegExit = { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] };
 
 const TAIL_LINES = 20;
+
+/**
+ * util-linux's setpriv asks the kernel to send FFmpeg SIGTERM (it then finishes its files) the
+ * moment the server dies, even by SIGKILL; it execs FFmpeg, so the pid stays FFmpeg's.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /** One FFmpeg process: started with its input on stdin, stopped once (SIGINT, then SIGKILL). */
 export class FfmpegProcess {
@@ -12,7 +19,8 @@ export class FfmpegProcess {
   #stopping = false;
 
   constructor(binary: string, args: string[], options: { cwd: string; stdin: string; onStderr?: (line: string) => void }) {
-    this.#proc = spawn(binary, args, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+    const [command, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
+    this.#proc = spawn(command, argv, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'] });
     this.exited = new Promise((resolve) => {
       this.#proc.once('error', (err) => {
         this.#tail.push(err.message);

@@ -1,6 +1,6 @@
 import { OnstageClient, type ParticipantInfo, type StageState } from '@onstage/client-sdk';
 import { mountChat } from './chat-panel.ts';
-import { byId, devTokenFor, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
+import { byId, devTokenFor, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus, showWatching } from './page-helpers.ts';
 import { StageGrid } from './stage-grid.ts';
 
 const room = roomFromPath();
@@ -24,6 +24,7 @@ function newClient(): OnstageClient {
   const c = new OnstageClient({ token: () => devTokenFor(room, 'host') });
   c.on('stage', renderStage);
   c.on('participants', renderAudience);
+  c.on('audience', showWatching);
   c.on('reconnecting', () => setStatus('Connection lost; reconnecting…', true));
   c.on('reconnected', (resumed) => {
     reconnects++;

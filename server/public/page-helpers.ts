@@ -76,3 +76,8 @@ export function renderList(ul: HTMLElement, rows: { label: string; actions: Acti
         )),
   );
 }
+
+/** "N watching" in the header, from the client's audience count. */
+export function showWatching(viewers: number): void {
+  byId('watching').textContent = `${viewers} watching`;
+}

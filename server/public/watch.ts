@@ -1,6 +1,6 @@
 import { OnstageClient, type Quality, type Recording, type ShowEndReason, type StageState, type WatchMode } from '@onstage/client-sdk';
 import { mountChat } from './chat-panel.ts';
-import { byId, devTokenFor, el, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus } from './page-helpers.ts';
+import { byId, devTokenFor, el, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus, showWatching } from './page-helpers.ts';
 import { StageGrid } from './stage-grid.ts';
 
 const room = roomFromPath();
@@ -88,6 +88,7 @@ client.on('disconnected', (reason) => {
 });
 client.on('error', (err) => setStatus(`Problem receiving the show: ${errorText(err)}`, true));
 client.on('stage', renderStage);
+client.on('audience', showWatching);
 client.on('onstage', async () => {
   setStatus('You are on stage.');
   try {

@@ -6,7 +6,8 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { loadDemoAssets } from './http/demo-assets.ts';
-import { createHttpHandler } from './http/http-handler.ts';
+import { guardConnections } from './http/connection-guard.ts';
+import { createHttpHandler, createOpsHandler, type HttpDeps } from './http/http-handler.ts';
 import { WorkerPool } from './media/worker-pool.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
@@ -16,6 +17,7 @@ import { socketAuth } from './auth/socket-auth.ts';
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
   readonly #http: HttpServer;
+  readonly #ops: HttpServer | undefined;
   readonly #io: SocketServer;
   readonly #pool: WorkerPool;
   readonly #rooms: RoomRegistry;
@@ -23,8 +25,17 @@ export class OnstageServer {
   readonly #logger: Logger;
   #closing = false;
 
-  private constructor(http: HttpServer, io: SocketServer, pool: WorkerPool, rooms: RoomRegistry, recordings: RecordingService, logger: Logger) {
+  private constructor(
+    http: HttpServer,
+    ops: HttpServer | undefined,
+    io: SocketServer,
+    pool: WorkerPool,
+    rooms: RoomRegistry,
+    recordings: RecordingService,
+    logger: Logger,
+  ) {
     this.#http = http;
+    this.#ops = ops;
     this.#io = io;
     this.#pool = pool;
     this.#rooms = rooms;
@@ -41,6 +52,7 @@ export class OnstageServer {
           announcedAddress: config.rtc.announcedAddress,
           basePort: config.rtc.basePort,
           workerBin: config.workerBin,
+          watchdogMs: config.workerWatchdogMs,
         },
         logger.child({ component: 'media' }),
       ),
@@ -52,7 +64,9 @@ export class OnstageServer {
       finished: (status) => metrics?.recordingFinished(status),
     });
     const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), (room) => recordings.attach(room));
-    const http = createServer();
+    // Timeouts are checked every second (Node's default, 30 s, held slow headers for up to 105 s).
+    const http = createServer({ connectionsCheckingInterval: 1000 });
+    const guard = guardConnections(http, config.http.limits, logger.child({ component: 'http' }));
     // Leave headroom above the request limit so oversized requests get PAYLOAD_TOO_LARGE, not a
     // dropped connection.
     const io = new SocketServer(http, {
@@ -60,6 +74,8 @@ export class OnstageServer {
       serveClient: false,
       pingInterval: config.heartbeat.intervalMs,
       pingTimeout: config.heartbeat.timeoutMs,
+      // A connection that has not authenticated by then is closed.
+      connectTimeout: config.authTimeoutMs,
     });
     io.use(socketAuth(config.auth.secret));
     metrics = new Metrics({
@@ -70,37 +86,40 @@ export class OnstageServer {
       peersPerWorker: () => rooms.peersPerWorker(),
       workerPids: () => new Map(pool.workers().map((w) => [w.index, w.worker.pid])),
       recorderPids: () => recordings.ffmpegPids(),
+      roomMessages: () => rooms.roomMessages(),
+      connectionsRefused: () => guard.refused(),
     });
     pool.on('workerDied', () => metrics.workerDied());
+    pool.on('workerHung', () => metrics.workerHung());
     // Found before the metrics existed; counted now so a scrape shows it.
     if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);
-    const server = new OnstageServer(http, io, pool, rooms, recordings, logger);
-    http.on(
-      'request',
-      createHttpHandler({
-        assets,
-        metrics,
-        logger: logger.child({ component: 'http' }),
-        devTokenSecret: config.auth.devTokens ? config.auth.secret : undefined,
-        notReadyReason: () => server.#notReadyReason(),
-        media: { recordings, isLive: (room) => rooms.isLive(room), tokenSecret: config.auth.secret },
-      }),
-    );
+    const ops = config.ops.port === undefined ? undefined : createServer();
+    const server = new OnstageServer(http, ops, io, pool, rooms, recordings, logger);
+    const httpDeps: HttpDeps = {
+      assets,
+      metrics,
+      logger: logger.child({ component: 'http' }),
+      devTokenSecret: config.auth.devTokens ? config.auth.secret : undefined,
+      notReadyReason: () => server.#notReadyReason(),
+      serveMetrics: ops === undefined,
+      metricsToken: config.ops.metricsToken,
+      media: { recordings, isLive: (room) => rooms.isLive(room), tokenSecret: config.auth.secret },
+    };
+    http.on('request', createHttpHandler(httpDeps));
+    ops?.on('request', createOpsHandler(httpDeps));
     const signallingLogger = logger.child({ component: 'signalling' });
-    io.on('connection', (socket) => new SignallingSession(socket, rooms, metrics, signallingLogger));
+    io.on('connection', (socket) => new SignallingSession(socket, { rooms, metrics, logger: signallingLogger, tokenSecret: config.auth.secret }));
 
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(config.http.port, config.http.host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    }).catch((err: unknown) => {
+    try {
+      await listen(http, config.http.port, config.http.host);
+      if (ops) await listen(ops, config.ops.port!, config.ops.host);
+    } catch (err) {
       io.close();
+      ops?.close();
       pool.close();
       throw err;
-    });
-    logger.info({ url: server.url, workers: pool.size, announcedAddress: config.rtc.announcedAddress }, 'Onstage is up');
+    }
+    logger.info({ url: server.url, workers: pool.size, announcedAddress: config.rtc.announcedAddress, ...(server.opsUrl ? { opsUrl: server.opsUrl } : {}) }, 'Onstage is up');
     return server;
   }
 
@@ -110,8 +129,12 @@ export class OnstageServer {
   }
 
   get url(): string {
-    const { address, port } = this.#http.address() as AddressInfo;
-    return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    return urlOf(this.#http);
+  }
+
+  /** The operator's port (health, readiness, metrics), when OPS_PORT is set. */
+  get opsUrl(): string | undefined {
+    return this.#ops && urlOf(this.#ops);
   }
 
   async close(): Promise<void> {
@@ -121,6 +144,7 @@ export class OnstageServer {
     // Shows ended above; their recordings are finished before the workers go.
     await this.#recordings.closeAll();
     await new Promise<void>((resolve) => this.#io.close(() => resolve()));
+    this.#ops?.close();
     this.#pool.close();
     this.#logger.info('Onstage stopped');
   }
@@ -130,4 +154,19 @@ export class OnstageServer {
     if (this.#pool.aliveCount === 0) return 'no mediasoup worker alive';
     return undefined;
   }
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function urlOf(server: HttpServer): string {
+  const { address, port } = server.address() as AddressInfo;
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { ConnectionLimits } from './http/connection-guard.ts';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Ms = z.coerce.number().int().min(0).max(24 * 3600 * 1000);
@@ -22,17 +23,30 @@ const EnvSchema = z.object({
   WORKERS: z.coerce.number().int().min(1).max(128).default(os.availableParallelism()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MEDIASOUP_WORKER_BIN: z.string().min(1).optional(),
+  WORKER_WATCHDOG_MS: z.coerce.number().int().min(1000).max(600_000).default(5_000),
   TOKEN_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   DEV_TOKENS: Bool.optional(),
   GRACE_MS: Ms.default(30_000),
+  MAX_CONNECTIONS: Count(1_000_000).default(10_000),
+  MAX_CONNECTIONS_PER_ADDRESS: Count(1_000_000).default(200),
+  HTTP_HEADERS_TIMEOUT_MS: Ms.default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: Ms.default(30_000),
+  HTTP_IDLE_TIMEOUT_MS: Ms.default(30_000),
+  AUTH_TIMEOUT_MS: Ms.default(5_000),
+  OPS_HOST: Ip.default('127.0.0.1'),
+  OPS_PORT: Port.optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   HEARTBEAT_INTERVAL_MS: Ms.default(10_000),
   HEARTBEAT_TIMEOUT_MS: Ms.default(5_000),
   STAGE_MAX_SIZE: Count(16).default(4),
   STAGE_INVITE_TTL_MS: Ms.default(30_000),
+  STAGE_MAX_PENDING: Count(1000).default(20),
   CHAT_MAX_LENGTH: Count(2000).default(300),
   CHAT_HISTORY: Count(1000).default(50),
   CHAT_BURST: Count(100).default(5),
   CHAT_PER_SECOND: z.coerce.number().positive().max(100).default(1),
+  CHAT_ROOM_BURST: Count(10_000).default(40),
+  CHAT_ROOM_PER_SECOND: z.coerce.number().positive().max(10_000).default(20),
   CHAT_DUPLICATE_WINDOW_MS: Ms.default(10_000),
   HLS: Bool.default(true),
   DATA_DIR: z.string().min(1).default('data'),
@@ -43,7 +57,7 @@ const EnvSchema = z.object({
 });
 
 export type Config = {
-  http: { host: string; port: number };
+  http: { host: string; port: number; limits: ConnectionLimits };
   rtc: {
     listenIp: string;
     announcedAddress: string;
@@ -56,6 +70,8 @@ export type Config = {
   };
   workers: number;
   workerBin: string | undefined;
+  /** A worker that does not answer for this long is killed and replaced. */
+  workerWatchdogMs: number;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   auth: {
     secret: string;
@@ -66,6 +82,13 @@ export type Config = {
   };
   /** A dead client is noticed within intervalMs + timeoutMs. */
   heartbeat: { intervalMs: number; timeoutMs: number };
+  /** A signalling connection that has not authenticated by then is closed. */
+  authTimeoutMs: number;
+  /**
+   * The operator's port: /healthz, /readyz and /metrics outside the public connection limits; when
+   * set, /metrics is served there only. `metricsToken` protects /metrics wherever it is served.
+   */
+  ops: { host: string; port: number | undefined; metricsToken: string | undefined };
   room: RoomPolicy;
   recorder: {
     /** HLS ladder + recording of every show. */
@@ -84,8 +107,17 @@ export type Config = {
 export type RoomPolicy = {
   /** How long a dropped participant (the host included) keeps their place. */
   graceMs: number;
-  stage: { maxSize: number; ttlMs: number };
-  chat: { maxLength: number; historySize: number; burst: number; perSecond: number; duplicateWindowMs: number };
+  stage: { maxSize: number; ttlMs: number; maxPending: number };
+  chat: {
+    maxLength: number;
+    historySize: number;
+    burst: number;
+    perSecond: number;
+    /** The whole room's messages: each one goes to everyone, so the room as a whole has a budget too. */
+    roomBurst: number;
+    roomPerSecond: number;
+    duplicateWindowMs: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -113,10 +145,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  RTC_PORT=${e.RTC_PORT} leaves no room for ${e.WORKERS} workers`);
   }
   return {
-    http: { host: e.HOST, port: e.PORT },
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      limits: {
+        maxConnections: e.MAX_CONNECTIONS,
+        maxPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+        headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+        idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+      },
+    },
     rtc: { listenIp, announcedAddress, basePort: e.RTC_PORT, speakerThresholdDb: e.SPEAKER_THRESHOLD_DB, viewersPerRouter: e.VIEWERS_PER_ROUTER },
     workers: e.WORKERS,
     workerBin: e.MEDIASOUP_WORKER_BIN,
+    workerWatchdogMs: e.WORKER_WATCHDOG_MS,
     logLevel: e.LOG_LEVEL,
     auth: {
       secret: e.TOKEN_SECRET ?? randomBytes(32).toString('base64url'),
@@ -124,6 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devTokens: e.DEV_TOKENS ?? e.TOKEN_SECRET === undefined,
     },
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, timeoutMs: e.HEARTBEAT_TIMEOUT_MS },
+    authTimeoutMs: e.AUTH_TIMEOUT_MS,
+    ops: { host: e.OPS_HOST, port: e.OPS_PORT, metricsToken: e.METRICS_TOKEN },
     recorder: {
       enabled: e.HLS,
       dataDir: resolve(e.DATA_DIR),
@@ -134,12 +179,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     room: {
       graceMs: e.GRACE_MS,
-      stage: { maxSize: e.STAGE_MAX_SIZE, ttlMs: e.STAGE_INVITE_TTL_MS },
+      stage: { maxSize: e.STAGE_MAX_SIZE, ttlMs: e.STAGE_INVITE_TTL_MS, maxPending: e.STAGE_MAX_PENDING },
       chat: {
         maxLength: e.CHAT_MAX_LENGTH,
         historySize: e.CHAT_HISTORY,
         burst: e.CHAT_BURST,
         perSecond: e.CHAT_PER_SECOND,
+        roomBurst: e.CHAT_ROOM_BURST,
+        roomPerSecond: e.CHAT_ROOM_PER_SECOND,
         duplicateWindowMs: e.CHAT_DUPLICATE_WINDOW_MS,
       },
     },

@@ -38,6 +38,7 @@ export class StateError extends OnstageError {
       | 'HOST_ALREADY_PRESENT'
       | 'ALREADY_CONNECTED'
       | 'STAGE_FULL'
+      | 'STAGE_QUEUE_FULL'
       | 'ALREADY_ON_STAGE'
       | 'NOT_ON_STAGE',
     message: string,

@@ -12,6 +12,10 @@ export type MetricsSources = {
   workerPids(): Map<number, number>;
   /** Room → process id of its recorder's FFmpeg. */
   recorderPids(): Map<string, number>;
+  /** Open room → server → client messages it has sent (each recipient counts). */
+  roomMessages(): Map<string, number>;
+  /** Connections closed on arrival, by the limit they hit (total, per_address). */
+  connectionsRefused(): Map<string, number>;
 };
 
 /** Every Prometheus metric of the server, on its own registry (served at /metrics). */
@@ -20,6 +24,7 @@ export class Metrics {
   readonly #requests: Counter<'request' | 'result'>;
   readonly #requestSeconds: Histogram<'request'>;
   readonly #workerDeaths: Counter;
+  readonly #workerHangs: Counter;
   readonly #recorderFailures: Counter<'reason'>;
   readonly #recordings: Counter<'status'>;
 
@@ -44,6 +49,11 @@ export class Metrics {
       help: 'mediasoup workers that died unexpectedly',
       registers,
     });
+    this.#workerHangs = new Counter({
+      name: 'onstage_mediasoup_worker_hangs_total',
+      help: 'mediasoup workers killed by the watchdog because they stopped answering (WORKER_WATCHDOG_MS)',
+      registers,
+    });
     this.#recorderFailures = new Counter({
       name: 'onstage_recorder_failures_total',
       help: 'Recorder failures by reason (ffmpeg_exited, disk_full, feed_failed, no_ffmpeg, data_dir_unwritable)',
@@ -64,6 +74,26 @@ export class Metrics {
       collect() {
         this.reset();
         for (const [room, pid] of sources.recorderPids()) this.set({ room, pid: String(pid) }, 1);
+      },
+    });
+    new Counter({
+      name: 'onstage_room_messages_sent_total',
+      help: 'Server-to-client messages each open room has sent (one per recipient); its rate is the room fan-out',
+      labelNames: ['room'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [room, n] of sources.roomMessages()) this.inc({ room }, n);
+      },
+    });
+    new Counter({
+      name: 'onstage_connections_refused_total',
+      help: 'TCP connections closed on arrival, by the limit they hit (total: MAX_CONNECTIONS, per_address: MAX_CONNECTIONS_PER_ADDRESS)',
+      labelNames: ['limit'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [limit, n] of sources.connectionsRefused()) this.inc({ limit }, n);
       },
     });
     const gauge = (name: string, help: string, read: () => number) =>
@@ -101,6 +131,10 @@ export class Metrics {
 
   workerDied(): void {
     this.#workerDeaths.inc();
+  }
+
+  workerHung(): void {
+    this.#workerHangs.inc();
   }
 
   recorderFailed(reason: string): void {

@@ -43,39 +43,49 @@ const VALID_SHAPE: { [N in RequestName]: Record<string, unknown> } = {
   sendChat: { text: 'hello' },
   deleteChat: { messageId: FAKE_ID },
   ban: { participantId: FAKE_ID },
+  listParticipants: { limit: 10 },
+  renewToken: { token: 'a.b.c' },
   setPreferredQuality: { quality: 'low' },
 };
 const NAMES = Object.keys(requests) as RequestName[];
 
 test('malformed, oversized, unknown and out-of-order requests get error codes; the show goes on', { timeout: 120_000 }, async () => {
-  const bad = await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' });
+  let bad = await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' });
   const seen = new Map<string, string>();
   const expect = async (label: string, code: string, event: string, ...args: unknown[]) => {
     const got = await bad.code(event, ...args);
     seen.set(label, got);
     assert.equal(got, code, label);
   };
+  // Every request kind is rate-limited per connection, so the checks of one kind get fresh connections.
+  const expectFresh = async (label: string, code: string, event: string, ...args: unknown[]) => {
+    bad.close();
+    bad = await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' });
+    await expect(label, code, event, ...args);
+  };
 
   // Out of order: everything but join needs a room first.
-  for (const name of NAMES.filter((n) => n !== 'join')) {
+  for (const name of NAMES.filter((n) => n !== 'join' && n !== 'renewToken')) {
     await expect(`${name} before join`, 'NOT_JOINED', name, VALID_SHAPE[name]);
   }
+  // A token can be renewed before joining, but only with a valid one.
+  await expect('renew with a forged token', 'TOKEN_INVALID', 'renewToken', VALID_SHAPE.renewToken);
 
   // Wrong types, missing and extra fields, wrong arity, oversized bodies: for every request.
   for (const name of NAMES) {
     for (const body of [42, 'text', null, [], true]) {
-      await expect(`${name} body ${JSON.stringify(body)}`, 'INVALID_PAYLOAD', name, body);
+      await expectFresh(`${name} body ${JSON.stringify(body)}`, 'INVALID_PAYLOAD', name, body);
     }
-    if (!requests[name].request.safeParse({}).success) await expect(`${name} missing fields`, 'INVALID_PAYLOAD', name, {});
-    await expect(`${name} unknown field`, 'INVALID_PAYLOAD', name, { ...VALID_SHAPE[name], admin: true });
-    await expect(`${name} no argument`, 'INVALID_PAYLOAD', name);
-    await expect(`${name} two arguments`, 'INVALID_PAYLOAD', name, VALID_SHAPE[name], VALID_SHAPE[name]);
-    await expect(`${name} 200 kB body`, 'PAYLOAD_TOO_LARGE', name, { ...VALID_SHAPE[name], pad: 'x'.repeat(200_000) });
+    if (!requests[name].request.safeParse({}).success) await expectFresh(`${name} missing fields`, 'INVALID_PAYLOAD', name, {});
+    await expectFresh(`${name} unknown field`, 'INVALID_PAYLOAD', name, { ...VALID_SHAPE[name], admin: true });
+    await expectFresh(`${name} no argument`, 'INVALID_PAYLOAD', name);
+    await expectFresh(`${name} two arguments`, 'INVALID_PAYLOAD', name, VALID_SHAPE[name], VALID_SHAPE[name]);
+    await expectFresh(`${name} 200 kB body`, 'PAYLOAD_TOO_LARGE', name, { ...VALID_SHAPE[name], pad: 'x'.repeat(200_000) });
   }
-  await expect('wrong field types', 'INVALID_PAYLOAD', 'join', { roomId: 7, role: 'host' });
-  await expect('bad room id', 'INVALID_PAYLOAD', 'join', { roomId: '../../etc', role: 'viewer' });
-  await expect('bad role', 'INVALID_PAYLOAD', 'join', { roomId: ROOM, role: 'admin' });
-  await expect('unknown request', 'UNKNOWN_REQUEST', 'becomeAdmin', {});
+  await expectFresh('wrong field types', 'INVALID_PAYLOAD', 'join', { roomId: 7, role: 'host' });
+  await expectFresh('bad room id', 'INVALID_PAYLOAD', 'join', { roomId: '../../etc', role: 'viewer' });
+  await expectFresh('bad role', 'INVALID_PAYLOAD', 'join', { roomId: ROOM, role: 'admin' });
+  await expectFresh('unknown request', 'UNKNOWN_REQUEST', 'becomeAdmin', {});
 
   // A request without an ack callback gets its error as an event instead.
   const eventError = new Promise<{ request: string; error: { code: string } }>((resolve) =>
@@ -87,6 +97,8 @@ test('malformed, oversized, unknown and out-of-order requests get error codes; t
   assert.equal(error.code, 'INVALID_PAYLOAD');
 
   // Joined as a viewer of the live show: unknown ids, forbidden and repeated requests.
+  bad.close();
+  bad = await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' });
   const joined = await bad.ok<{ producers: { producerId: string }[] }>('join', { roomId: ROOM, role: 'viewer' });
   assert.equal(joined.producers.length, 2, 'the live show has an audio and a video producer');
   const realProducer = joined.producers[0]!.producerId;
@@ -190,7 +202,7 @@ test('fuzz: random payloads on every event always get an ack; nothing dies; the 
   const clients = [
     await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' }),
     await RawClient.connect(env.server.url, { room: ROOM, role: 'viewer' }),
-    await RawClient.connect(env.server.url, { room: 'fuzz-own-show', role: 'host' }),
+    await RawClient.connect(env.server.url, { room: 'fuzz-own-show', role: 'host', sub: 'fuzz-host' }),
   ];
   await clients[1]!.ok('join', { roomId: ROOM, role: 'viewer' });
   await clients[2]!.ok('join', { roomId: 'fuzz-own-show', role: 'host' });
@@ -216,6 +228,13 @@ test('fuzz: random payloads on every event always get an ack; nothing dies; the 
     codes.set(code, (codes.get(code) ?? 0) + 1);
     assert.notEqual(code, 'INTERNAL', `INTERNAL for ${event} ${JSON.stringify(body)?.slice(0, 200)}`);
     if (client.socket.disconnected) throw new Error(`a client was disconnected by ${event}`);
+    // A client over a rate limit is replaced, so the fuzz keeps reaching the handlers.
+    if (code === 'RATE_LIMITED') {
+      const i = clients.indexOf(client);
+      client.close();
+      clients[i] = await RawClient.connect(env.server.url, i === 2 ? { room: 'fuzz-own-show', role: 'host', sub: 'fuzz-host' } : { room: ROOM, role: 'viewer' });
+      if (i > 0) await clients[i]!.ok('join', i === 2 ? { roomId: 'fuzz-own-show', role: 'host' } : { roomId: ROOM, role: 'viewer' });
+    }
   }
   for (const c of clients) c.close();
   process.stdout.write(`# fuzz: ${acks} requests, every one acknowledged: ${JSON.stringify(Object.fromEntries(codes))}\n`);

@@ -27,7 +27,7 @@ test('a full disk is reported (status, metric, log) while live HLS and the show 
 
   const config = loadConfig({ RTC_PORT: '0', WORKERS: '1', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'silent', DATA_DIR: dataDir });
   const logger = createRootLogger(config.logLevel);
-  const pool = await WorkerPool.create({ size: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 0, workerBin: config.workerBin }, logger);
+  const pool = await WorkerPool.create({ size: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 0, workerBin: config.workerBin, watchdogMs: config.workerWatchdogMs }, logger);
   cleanup.push(() => pool.close());
   const failures: string[] = [];
   const recordings = await RecordingService.create(config.recorder, logger, { failure: (r) => failures.push(r), finished: () => {} });

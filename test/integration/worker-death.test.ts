@@ -60,3 +60,40 @@ test('a dead mediasoup worker ends its rooms cleanly, is counted, and is replace
   await viewer.ok('createTransport', { direction: 'recv' });
   viewer.close();
 });
+
+test('a worker that stops answering (SIGSTOP) is killed by the watchdog, replaced, and its rooms recover', { timeout: 40_000 }, async () => {
+  const others = new Set(workerPids()); // the first test's server still has its worker
+  const hung = await startServer({ WORKERS: '1', LOG_LEVEL: 'fatal', WORKER_WATCHDOG_MS: '2000' });
+  try {
+    const host = await RawClient.connect(hung.url, { room: 'frozen', role: 'host' });
+    await host.ok('join', { roomId: 'frozen', role: 'host' });
+    const viewer = await RawClient.connect(hung.url, { room: 'frozen', role: 'viewer' });
+    await viewer.ok('join', { roomId: 'frozen', role: 'viewer' });
+    await viewer.ok('createTransport', { direction: 'recv' });
+    const ended = new Promise<{ reason: string }>((resolve) => viewer.socket.once('showEnded', resolve));
+    const [pid] = workerPids().filter((p) => !others.has(p));
+    assert.ok(pid, 'found the worker process');
+    const stoppedAt = performance.now();
+    process.kill(pid, 'SIGSTOP');
+
+    assert.deepEqual(await ended, { reason: 'media_failure' });
+    const endedMs = performance.now() - stoppedAt;
+    const text = await (await fetch(`${hung.url}/metrics`)).text();
+    assert.match(text, /^onstage_mediasoup_worker_hangs_total 1$/m);
+    const ready = await eventually(() => fetch(`${hung.url}/readyz`).then((r) => r.status), (s) => s === 200, 10_000);
+    assert.equal(ready, 200, 'ready again once the worker is replaced');
+    const readyMs = performance.now() - stoppedAt;
+    assert.ok(!workerPids().includes(pid), 'the stopped worker is gone');
+    process.stdout.write(`# SIGSTOP -> show ended after ${endedMs.toFixed(0)} ms, node ready again after ${readyMs.toFixed(0)} ms (watchdog 2000 ms)\n`);
+
+    // Everyone can come back to a working room on the new worker.
+    await host.ok('join', { roomId: 'frozen', role: 'host' });
+    await viewer.ok('join', { roomId: 'frozen', role: 'viewer' });
+    await viewer.ok('createTransport', { direction: 'recv' });
+    host.close();
+    viewer.close();
+  } finally {
+    await hung.close();
+  }
+});
+

@@ -19,7 +19,7 @@ const code = (fn: () => unknown) => {
 
 beforeEach(() => {
   now = 0;
-  chat = new Chat({ maxLength: 20, historySize: 3, burst: 3, perSecond: 1, duplicateWindowMs: 10_000, now: () => now });
+  chat = new Chat({ maxLength: 20, historySize: 3, burst: 3, perSecond: 1, roomBurst: 1000, roomPerSecond: 1000, duplicateWindowMs: 10_000, now: () => now });
 });
 
 test('token bucket: a burst, then one per refill period', () => {
@@ -80,4 +80,15 @@ test('a banned identity cannot post, and its messages leave the history', () => 
   assert.ok(chat.isBanned('alice'));
   assert.equal(code(() => chat.post({ ...alice, participantId: 'p-alice-2' }, 'again')), 'BANNED');
   assert.deepEqual(chat.history().map((m) => m.text), ['hi']);
+});
+
+test('the room as a whole has a chat budget: a crowd of senders is refused once it is spent', () => {
+  const busy = new Chat({ maxLength: 20, historySize: 3, burst: 3, perSecond: 1, roomBurst: 4, roomPerSecond: 2, duplicateWindowMs: 10_000, now: () => now });
+  const people = Array.from({ length: 6 }, (_, i) => ({ participantId: `p${i}`, identity: `u${i}`, displayName: `U${i}` }));
+  assert.deepEqual(
+    people.map((p) => code(() => busy.post(p, 'hi'))),
+    ['no error', 'no error', 'no error', 'no error', 'RATE_LIMITED', 'RATE_LIMITED'],
+  );
+  now += 500;
+  assert.equal(code(() => busy.post(people[5]!, 'hi')), 'no error', 'the budget refills');
 });

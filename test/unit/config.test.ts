@@ -4,7 +4,13 @@ import { ConfigError, loadConfig } from '../../server/src/config.ts';
 
 test('defaults: a single node on loopback that announces 127.0.0.1', () => {
   const c = loadConfig({});
-  assert.deepEqual(c.http, { host: '127.0.0.1', port: 3000 });
+  assert.deepEqual(c.http, {
+    host: '127.0.0.1',
+    port: 3000,
+    limits: { maxConnections: 10_000, maxPerAddress: 200, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 30_000 },
+  });
+  assert.equal(c.authTimeoutMs, 5_000);
+  assert.deepEqual(c.ops, { host: '127.0.0.1', port: undefined, metricsToken: undefined });
   assert.deepEqual(c.rtc, { listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 40000, speakerThresholdDb: -80, viewersPerRouter: 200 });
   assert.equal(c.room.graceMs, 30_000);
   assert.deepEqual(c.heartbeat, { intervalMs: 10_000, timeoutMs: 5_000 });

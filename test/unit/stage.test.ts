@@ -21,7 +21,7 @@ const seats = () => stage.snapshot().seats.map((s) => `${s.role}:${s.participant
 
 beforeEach(() => {
   now = 1_000;
-  stage = new Stage({ maxSize: 3, ttlMs: TTL, now: () => now });
+  stage = new Stage({ maxSize: 3, ttlMs: TTL, maxPending: 20, now: () => now });
   log = [];
   stage.on('seated', (id) => log.push(`seated ${id}`));
   stage.on('unseated', (id, why) => log.push(`unseated ${id} ${why}`));
@@ -207,7 +207,7 @@ describe('races', () => {
   });
 
   test('a seat freed by a leaving co-host can be taken again', () => {
-    const small = new Stage({ maxSize: 2, ttlMs: TTL, now: () => now });
+    const small = new Stage({ maxSize: 2, ttlMs: TTL, maxPending: 20, now: () => now });
     small.setHost('H');
     small.invite('A');
     small.answerInvite('A', true);
@@ -219,7 +219,24 @@ describe('races', () => {
   });
 
   test('a stage of one seat is the host alone', () => {
-    const solo = new Stage({ maxSize: 1, ttlMs: TTL, now: () => now });
+    const solo = new Stage({ maxSize: 1, ttlMs: TTL, maxPending: 20, now: () => now });
     assert.equal(code(() => solo.request('A')), 'STAGE_FULL');
   });
+});
+
+test('open requests are capped: the next viewer gets STAGE_QUEUE_FULL until one is answered or expires', () => {
+  const capped = new Stage({ maxSize: 3, ttlMs: TTL, maxPending: 2, now: () => now });
+  capped.setHost('host');
+  capped.request('a');
+  capped.request('b');
+  assert.throws(() => capped.request('c'), { code: 'STAGE_QUEUE_FULL' });
+  capped.request('a'); // asking again is not a new entry
+  capped.cancelRequest('b');
+  capped.request('c');
+  now += TTL;
+  capped.request('d');
+  assert.deepEqual(capped.snapshot().requests.map((r) => r.participantId), ['d']);
+  capped.invite('e');
+  capped.invite('f');
+  assert.throws(() => capped.invite('g'), { code: 'STAGE_QUEUE_FULL' });
 });

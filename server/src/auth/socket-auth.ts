@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io';
-import type { TokenClaims } from '@onstage/protocol';
+import { MAX_TOKEN_LENGTH, type TokenClaims } from '@onstage/protocol';
 import { AuthError, toErrorBody } from '../errors.ts';
 import { verifyToken } from './tokens.ts';
 
@@ -12,7 +12,7 @@ export function socketAuth(secret: string) {
     const token: unknown = socket.handshake.auth?.['token'];
     try {
       if (typeof token !== 'string' || token.length === 0) throw new AuthError('TOKEN_MISSING', 'connect with auth: { token }');
-      if (token.length > 4096) throw new AuthError('TOKEN_INVALID', 'token too long');
+      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('TOKEN_INVALID', 'token too long');
       socket.data.claims = verifyToken(token, secret);
       next();
     } catch (err) {

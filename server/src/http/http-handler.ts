@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RoomId } from '@onstage/protocol';
-import { InvalidInputError, NotFoundError, OnstageError, toErrorBody } from '../errors.ts';
+import { timingSafeEqual } from 'node:crypto';
+import { AuthError, InvalidInputError, NotFoundError, OnstageError, toErrorBody } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Asset } from './demo-assets.ts';
@@ -16,6 +17,10 @@ export type HttpDeps = {
   devTokenSecret: string | undefined;
   /** Why the node cannot take new rooms right now, or undefined when it can. */
   notReadyReason(): string | undefined;
+  /** Serve /metrics here (false when it has its own port, OPS_PORT). */
+  serveMetrics: boolean;
+  /** When set, /metrics needs `Authorization: Bearer <this>`. */
+  metricsToken: string | undefined;
   media: MediaRouteDeps;
 };
 
@@ -30,8 +35,22 @@ const json = (status: number, value: unknown): Reply => ({
 
 /** Plain routes: health, readiness, metrics, demo pages and their assets. */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return handler(deps, route);
+}
+
+/** Health, readiness and metrics only: the operator's port (OPS_PORT), outside the public connection limits. */
+export function createOpsHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return handler(deps, async (req, d) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const reply = await opsRoute(req, url.pathname, d, true);
+    if (!reply) throw new NotFoundError('NOT_FOUND', `nothing at ${url.pathname}`);
+    return reply;
+  });
+}
+
+function handler(deps: HttpDeps, routeFn: typeof route): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    route(req, deps).then(
+    routeFn(req, deps).then(
       (reply) => ('file' in reply ? sendFile(req, res, reply) : send(res, reply)),
       (err: unknown) => {
         if (!(err instanceof OnstageError)) deps.logger.error({ err, url: req.url }, 'http request failed');
@@ -59,19 +78,8 @@ async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply | File
     throw new InvalidInputError('METHOD_NOT_ALLOWED', `${req.method} is not supported here`);
   }
   const path = url.pathname;
-  if (path === '/healthz') return json(200, { status: 'ok' });
-  if (path === '/readyz') {
-    const reason = deps.notReadyReason();
-    return reason ? json(503, { status: 'not ready', reason }) : json(200, { status: 'ready' });
-  }
-  if (path === '/metrics') {
-    return {
-      status: 200,
-      body: await deps.metrics.registry.metrics(),
-      contentType: deps.metrics.registry.contentType,
-      cacheControl: 'no-store',
-    };
-  }
+  const ops = await opsRoute(req, path, deps, deps.serveMetrics);
+  if (ops) return ops;
   if (path === '/') return page(deps, 'index');
   const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
   if (hls) return hlsFile(hls[1]!, hls[2]!, deps.media);
@@ -79,13 +87,48 @@ async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply | File
   if (live) return json(200, liveStatus(live[1]!, deps.media));
   const pageMatch = /^\/(host|watch)\/([^/]*)$/.exec(path);
   if (pageMatch) {
-    const roomId = RoomId.safeParse(decodeURIComponent(pageMatch[2] ?? ''));
+    const roomId = RoomId.safeParse(decodePathPart(pageMatch[2] ?? ''));
     if (!roomId.success) throw new InvalidInputError('INVALID_PAYLOAD', roomId.error.issues[0]?.message ?? 'bad room id');
     return page(deps, pageMatch[1] as 'host' | 'watch');
   }
   const asset = path.startsWith('/assets/') ? deps.assets.get(path) : undefined;
   if (asset) return { status: 200, body: asset.body, contentType: asset.contentType, cacheControl: 'no-cache' };
   throw new NotFoundError('NOT_FOUND', `nothing at ${path}`);
+}
+
+async function opsRoute(req: IncomingMessage, path: string, deps: HttpDeps, metrics: boolean): Promise<Reply | undefined> {
+  if (path === '/healthz') return json(200, { status: 'ok' });
+  if (path === '/readyz') {
+    const reason = deps.notReadyReason();
+    return reason ? json(503, { status: 'not ready', reason }) : json(200, { status: 'ready' });
+  }
+  if (path === '/metrics' && metrics) {
+    if (deps.metricsToken) requireBearer(req, deps.metricsToken);
+    return {
+      status: 200,
+      body: await deps.metrics.registry.metrics(),
+      contentType: deps.metrics.registry.contentType,
+      cacheControl: 'no-store',
+    };
+  }
+  return undefined;
+}
+
+function requireBearer(req: IncomingMessage, expected: string): void {
+  const header = req.headers.authorization;
+  if (!header) throw new AuthError('TOKEN_MISSING', 'send Authorization: Bearer <METRICS_TOKEN>');
+  const given = Buffer.from(header.replace(/^Bearer\s+/i, ''));
+  const want = Buffer.from(expected);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) throw new AuthError('TOKEN_INVALID', 'wrong metrics token');
+}
+
+/** A percent-encoded path segment; a malformed encoding is the client's error. */
+export function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new InvalidInputError('INVALID_PAYLOAD', 'malformed percent-encoding in the path');
+  }
 }
 
 function page(deps: HttpDeps, name: 'index' | 'host' | 'watch'): Reply {

@@ -10,6 +10,8 @@ export type WorkerPoolOptions = {
   /** Worker i serves WebRTC on basePort + i (UDP and TCP); 0 lets the OS pick. */
   basePort: number;
   workerBin: string | undefined;
+  /** A worker that does not answer a request for this long is killed and replaced. */
+  watchdogMs: number;
 };
 
 /** One worker and the WebRtcServer that gives all its transports a single port. */
@@ -22,9 +24,13 @@ export type MediaWorker = {
 type WorkerPoolEvents = {
   workerDied: [index: number, error: Error];
   workerRestarted: [index: number];
+  /** The watchdog killed a worker that stopped answering. */
+  workerHung: [pid: number];
 };
 
 const RESTART_DELAY_MS = 500;
+/** How often the watchdog asks each worker for a sign of life. */
+const WATCHDOG_PROBE_MS = 1000;
 
 /**
  * Owns the mediasoup workers. A worker that dies is replaced on the same port after a short delay;
@@ -104,7 +110,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       return;
     }
     const log = this.#logger.child({ worker: index, pid: worker.pid });
+    const watchdog = this.#watch(worker, log);
     worker.on('died', (error) => {
+      clearInterval(watchdog);
       this.#slots[index] = undefined;
       log.error({ err: error }, 'mediasoup worker died');
       this.emit('workerDied', index, error);
@@ -112,6 +120,38 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
     this.#slots[index] = { index, worker, webRtcServer };
     log.info({ port: port ?? 'any' }, 'mediasoup worker started');
+  }
+
+  /**
+   * A worker can stop answering without exiting (seen near saturation): it is asked for its
+   * resource usage every second, and one that has not answered within `watchdogMs` is killed, so
+   * it dies like a crashed one and its rooms recover the same way.
+   */
+  #watch(worker: types.Worker, log: Logger): NodeJS.Timeout {
+    let askedAt: number | undefined;
+    const timer = setInterval(() => {
+      if (worker.closed || worker.died) return clearInterval(timer);
+      if (askedAt === undefined) {
+        const at = (askedAt = performance.now());
+        worker.getResourceUsage().then(
+          () => askedAt === at && (askedAt = undefined),
+          () => askedAt === at && (askedAt = undefined),
+        );
+        return;
+      }
+      const silentMs = performance.now() - askedAt;
+      if (silentMs < this.#options.watchdogMs) return;
+      clearInterval(timer);
+      log.error({ silentMs: Math.round(silentMs) }, 'mediasoup worker stopped answering; killing it');
+      this.emit('workerHung', worker.pid);
+      try {
+        process.kill(worker.pid, 'SIGKILL');
+      } catch (err) {
+        log.error({ err }, 'cannot kill the hung worker');
+      }
+    }, WATCHDOG_PROBE_MS);
+    timer.unref();
+    return timer;
   }
 
   #restart(index: number): void {

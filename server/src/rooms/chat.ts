@@ -9,6 +9,9 @@ export type ChatOptions = {
   /** Messages a person may send at once, and refilled per second. */
   burst: number;
   perSecond: number;
+  /** Messages the whole room may carry at once, and refilled per second (each goes to everyone). */
+  roomBurst: number;
+  roomPerSecond: number;
   /** The same text from the same person within this window is refused. */
   duplicateWindowMs: number;
   now?: () => number;
@@ -27,10 +30,12 @@ export class Chat {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #recent = new Map<string, { text: string; at: number }[]>();
   readonly #banned = new Set<string>();
+  readonly #roomBucket: TokenBucket;
 
   constructor(options: ChatOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#roomBucket = new TokenBucket(options.roomBurst, options.roomPerSecond, this.#now());
   }
 
   history(): ChatMessage[] {
@@ -57,6 +62,7 @@ export class Chat {
     let bucket = this.#buckets.get(author.identity);
     if (!bucket) this.#buckets.set(author.identity, (bucket = new TokenBucket(this.#options.burst, this.#options.perSecond, now)));
     if (!bucket.take(now)) throw new RateLimitError('RATE_LIMITED', 'slow down: too many messages');
+    if (!this.#roomBucket.take(now)) throw new RateLimitError('RATE_LIMITED', 'the room chat is busy; try again in a moment');
     recent.push({ text: key, at: now });
     this.#recent.set(author.identity, recent);
 

@@ -18,6 +18,8 @@ export type Connection = {
  */
 export class Participant {
   readonly id: string;
+  /** Join order in the room (the cursor of paged participant lists). */
+  readonly seq: number;
   readonly identity: string;
   readonly role: Role;
   readonly displayName: string;
@@ -25,8 +27,9 @@ export class Participant {
   #connection: Connection | undefined;
   #left = false;
 
-  constructor(init: { id: string; identity: string; role: Role; displayName: string; media: PeerMedia; connection: Connection }) {
+  constructor(init: { id: string; seq: number; identity: string; role: Role; displayName: string; media: PeerMedia; connection: Connection }) {
     this.id = init.id;
+    this.seq = init.seq;
     this.identity = init.identity;
     this.role = init.role;
     this.displayName = init.displayName;

@@ -40,6 +40,10 @@ export class RoomRegistry {
     return out;
   }
 
+  roomMessages(): Map<string, number> {
+    return new Map([...this.#rooms].map(([id, room]) => [id, room.messagesSent]));
+  }
+
   isLive(id: string): boolean {
     return this.#rooms.get(id)?.state === 'live';
   }

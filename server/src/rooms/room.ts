@@ -9,6 +9,8 @@ import type {
   Role,
   RtpCapabilities,
   RtpParameters,
+  ServerEvent,
+  ServerEventName,
   ShowEndReason,
   StageState,
 } from '@onstage/protocol';
@@ -20,8 +22,14 @@ import type { RtpFeed, StageMember } from '@onstage/recorder';
 import { recorderFeed } from '../media/recorder-feed.ts';
 import type { RoomRouter } from '../media/room-router.ts';
 import { Chat } from './chat.ts';
-import { Participant, type Connection, type Notify } from './participant.ts';
+import { Participant, type Connection } from './participant.ts';
 import { Stage, type UnseatReason } from './stage.ts';
+import { Throttle } from './throttle.ts';
+
+/** How often, at most, a room sends each kind of room-wide update. */
+const STAGE_UPDATE_MS = 100;
+const PARTICIPANTS_UPDATE_MS = 250;
+const AUDIENCE_UPDATE_MS = 1000;
 
 /**
  * The room's life:
@@ -47,7 +55,12 @@ export type StageMedia = StageMember;
 
 export type JoinInit = { identity: string; displayName: string; role: Role; connection: Connection };
 
-/** A live show: the host, co-hosts on stage, viewers, chat, and the rules of who may do what. */
+/**
+ * A live show: the host, co-hosts on stage, viewers, chat, and the rules of who may do what.
+ * Nothing one participant does costs the room a message to everyone per action: stage changes,
+ * the host's participant list and the viewer count go out throttled, as the latest state or as the
+ * changes since the last update.
+ */
 export class Room extends EventEmitter<RoomEvents> {
   readonly id: string;
   readonly #router: RoomRouter;
@@ -62,6 +75,16 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #stage: Stage;
   readonly #chat: Chat;
   readonly #sweepTimer: NodeJS.Timeout;
+  readonly #stageOut = new Throttle(STAGE_UPDATE_MS, () => this.#notifyAll('stageChanged', this.stageState()));
+  readonly #participantsOut = new Throttle(PARTICIPANTS_UPDATE_MS, () => this.#sendParticipantChanges());
+  readonly #audienceOut = new Throttle(AUDIENCE_UPDATE_MS, () => this.#sendAudience());
+  /** Participants whose entry in the host's list changed since the last participantsUpdated. */
+  readonly #changed = new Set<string>();
+  #audienceSent = 0;
+  #viewers = 0;
+  #viewersAt = -Infinity;
+  #nextSeq = 1;
+  #messagesSent = 0;
   #host: Participant | undefined;
   #hostAwayUntil: number | undefined;
   #closed = false;
@@ -75,12 +98,14 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#stage = new Stage(policy.stage);
     this.#chat = new Chat(policy.chat);
     this.#stage.on('changed', () => {
-      const state = this.stageState();
-      this.#notifyAll('stageChanged', state);
-      this.#notifyHostOfParticipants();
+      this.#stageOut.schedule();
       this.emit('stageMedia');
     });
-    this.#stage.on('unseated', (participantId, reason) => this.#onUnseated(participantId, reason));
+    this.#stage.on('seated', (participantId) => this.#touch(participantId));
+    this.#stage.on('unseated', (participantId, reason) => {
+      this.#touch(participantId);
+      this.#onUnseated(participantId, reason);
+    });
     // Requests and invitations expire even when nobody touches the stage.
     this.#sweepTimer = setInterval(() => this.#stage.sweep(), 1000).unref();
     router.once('failed', () => this.close('media_failure'));
@@ -101,6 +126,23 @@ export class Room extends EventEmitter<RoomEvents> {
 
   get size(): number {
     return this.#participants.size;
+  }
+
+  /** Viewers connected now (not those inside their reconnect grace period), counted at most once a second. */
+  get viewers(): number {
+    const now = Date.now();
+    if (now - this.#viewersAt >= AUDIENCE_UPDATE_MS) {
+      let n = 0;
+      for (const p of this.#participants.values()) if (p.role === 'viewer' && !p.away) n++;
+      this.#viewers = n;
+      this.#viewersAt = now;
+    }
+    return this.#viewers;
+  }
+
+  /** Server → client messages this room has sent (each recipient counts). */
+  get messagesSent(): number {
+    return this.#messagesSent;
   }
 
   get rtpCapabilities(): RtpCapabilities {
@@ -156,14 +198,16 @@ export class Room extends EventEmitter<RoomEvents> {
     return { maxSize: snap.maxSize, seats: snap.seats.map(named), requests: snap.requests.map(named), invites: snap.invites.map(named) };
   }
 
-  participantList(): ParticipantInfo[] {
-    return [...this.#participants.values()].map((p) => ({
-      participantId: p.id,
-      displayName: p.displayName,
-      role: p.role,
-      onStage: this.#stage.isOnStage(p.id),
-      away: p.away,
-    }));
+  /** (host) One page of the participant list in join order, after the cursor `after`. */
+  listParticipants(host: Participant, after: number, limit: number): { participants: ParticipantInfo[]; next: string | null } {
+    this.#assertRole(host, 'host');
+    const page: ParticipantInfo[] = [];
+    for (const p of this.#participants.values()) {
+      if (p.seq <= after) continue;
+      if (page.length === limit) return { participants: page, next: String(this.#participants.get(page.at(-1)!.participantId)!.seq) };
+      page.push(this.#infoOf(p));
+    }
+    return { participants: page, next: null };
   }
 
   /** Joins a new participant, or resumes the one this identity already has here. */
@@ -180,16 +224,18 @@ export class Room extends EventEmitter<RoomEvents> {
 
     const id = randomUUID();
     const log = this.#logger.child({ peer: id, role: init.role });
-    const participant = new Participant({ ...init, id, media: this.#createMedia(id, init.role, log) });
+    const participant = new Participant({ ...init, id, seq: this.#nextSeq++, media: this.#createMedia(id, init.role, log) });
     this.#participants.set(id, participant);
     this.#byIdentity.set(init.identity, participant);
     if (participant.role === 'host') {
       this.#host = participant;
       this.#stage.setHost(id);
-      this.#broadcast(participant, (p) => p.notify('showStarted', { hostId: id }));
+      // The new host pages the whole list; only later changes are news to them.
+      this.#changed.clear();
+      this.#notifyAll('showStarted', { hostId: id }, participant);
       this.emit('live');
     }
-    this.#notifyHostOfParticipants();
+    this.#touch(id);
     log.info({ participants: this.#participants.size }, 'joined');
     return { participant, resumed: false };
   }
@@ -205,9 +251,9 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#awayTimers.set(participant.id, timer);
     if (participant === this.#host) {
       this.#hostAwayUntil = Date.now() + this.#policy.graceMs;
-      this.#broadcast(participant, (p) => p.notify('hostAway', { until: this.#hostAwayUntil! }));
+      this.#notifyAll('hostAway', { until: this.#hostAwayUntil }, participant);
     }
-    this.#notifyHostOfParticipants();
+    this.#touch(participant.id);
   }
 
   /** The participant is gone for good. `reason` is what viewers are told if it was the host. */
@@ -223,13 +269,13 @@ export class Room extends EventEmitter<RoomEvents> {
       this.#hostAwayUntil = undefined;
       this.#stage.setHost(undefined);
       this.#stage.clear();
-      this.#broadcast(participant, (p) => p.notify('showEnded', { reason }));
+      this.#notifyAll('showEnded', { reason }, participant);
       this.emit('offair');
     } else {
       this.#stage.forget(participant.id);
     }
     if (this.#participants.size === 0) this.#release('empty');
-    else this.#notifyHostOfParticipants();
+    else this.#touch(participant.id);
   }
 
   // Media ---------------------------------------------------------------------------------------
@@ -259,7 +305,7 @@ export class Room extends EventEmitter<RoomEvents> {
       ...(kind === 'video' && videoHeight ? { videoHeight } : {}),
     };
     this.#producers.set(producerId, info);
-    this.#broadcast(participant, (p) => p.notify('producerAdded', info));
+    this.#notifyAll('producerAdded', info, participant);
     this.emit('stageMedia');
     await this.#router.observeSpeaker(producerId);
     return { producerId };
@@ -331,7 +377,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (target === host) throw new ForbiddenError('the host cannot ban themself');
     const deleted = this.#chat.history().filter((m) => m.participantId === target.id);
     this.#chat.ban(target.identity, [target.id]);
-    target.notify('removed', { reason: 'banned' });
+    this.#notify(target, 'removed', { reason: 'banned' });
     this.leave(target);
     target.dropConnection();
     for (const m of deleted) this.#notifyAll('chatDeleted', { messageId: m.messageId });
@@ -342,10 +388,8 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Ends the show for everyone still here and closes the room. */
   close(reason: ShowEndReason): void {
     if (this.#closed) return;
-    for (const p of this.#participants.values()) {
-      p.notify('showEnded', { reason });
-      p.markLeft();
-    }
+    this.#notifyAll('showEnded', { reason });
+    for (const p of this.#participants.values()) p.markLeft();
     this.#release(reason);
   }
 
@@ -353,6 +397,8 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#closed = true;
     if (this.#host) this.emit('offair');
     clearInterval(this.#sweepTimer);
+    for (const t of [this.#stageOut, this.#participantsOut, this.#audienceOut]) t.cancel();
+    this.#changed.clear();
     for (const t of this.#awayTimers.values()) clearTimeout(t);
     this.#awayTimers.clear();
     this.#participants.clear();
@@ -372,9 +418,10 @@ export class Room extends EventEmitter<RoomEvents> {
     participant.resume(connection, this.#createMedia(participant.id, participant.role, log));
     if (participant === this.#host && this.#hostAwayUntil !== undefined) {
       this.#hostAwayUntil = undefined;
-      this.#broadcast(participant, (p) => p.notify('hostBack', {}));
+      this.#notifyAll('hostBack', {}, participant);
     }
-    this.#notifyHostOfParticipants();
+    if (participant === this.#host) this.#changed.clear();
+    this.#touch(participant.id);
     log.info('resumed');
   }
 
@@ -385,7 +432,7 @@ export class Room extends EventEmitter<RoomEvents> {
     media.on('producerClosed', (producerId) => {
       this.#flowing.delete(producerId);
       if (!this.#producers.delete(producerId)) return;
-      for (const p of this.#participants.values()) if (p.id !== participantId) p.notify('producerClosed', { producerId });
+      this.#notifyAll('producerClosed', { producerId }, this.#participants.get(participantId));
       this.emit('stageMedia');
     });
     media.on('producerFlowing', (producerId) => {
@@ -402,7 +449,7 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     media.on('consumerClosed', (consumerId) => {
       const p = this.#participants.get(participantId);
-      if (p?.media === media) p.notify('consumerClosed', { consumerId });
+      if (p?.media === media) this.#notify(p, 'consumerClosed', { consumerId });
     });
     return media;
   }
@@ -413,8 +460,36 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#participants.get(participantId)?.media.closeProducers();
   }
 
-  #notifyHostOfParticipants(): void {
-    this.#host?.notify('participantsChanged', { participants: this.participantList() });
+  /** A participant joined, left, or changed in a way the host's list shows. */
+  #touch(participantId: string): void {
+    this.#audienceOut.schedule();
+    if (!this.#host) return;
+    this.#changed.add(participantId);
+    this.#participantsOut.schedule();
+  }
+
+  #sendParticipantChanges(): void {
+    const updated: ParticipantInfo[] = [];
+    const left: string[] = [];
+    for (const id of this.#changed) {
+      const p = this.#participants.get(id);
+      if (p) updated.push(this.#infoOf(p));
+      else left.push(id);
+    }
+    this.#changed.clear();
+    if (this.#host && (updated.length > 0 || left.length > 0)) this.#notify(this.#host, 'participantsUpdated', { updated, left });
+  }
+
+  #sendAudience(): void {
+    this.#viewersAt = -Infinity;
+    const viewers = this.viewers;
+    if (viewers === this.#audienceSent) return;
+    this.#audienceSent = viewers;
+    this.#notifyAll('audience', { viewers });
+  }
+
+  #infoOf(p: Participant): ParticipantInfo {
+    return { participantId: p.id, displayName: p.displayName, role: p.role, onStage: this.#stage.isOnStage(p.id), away: p.away };
   }
 
   #find(participantId: string): Participant {
@@ -435,11 +510,13 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!this.#stage.isOnStage(participant.id)) throw new ForbiddenError('only the host and co-hosts on stage may publish media');
   }
 
-  #notifyAll: Notify = (name, body) => {
-    for (const p of this.#participants.values()) p.notify(name, body);
+  #notify: <N extends ServerEventName>(p: Participant, name: N, body: ServerEvent<N>) => void = (p, name, body) => {
+    this.#messagesSent++;
+    p.notify(name, body);
   };
 
-  #broadcast(except: Participant, send: (p: Participant) => void): void {
-    for (const p of this.#participants.values()) if (p !== except) send(p);
-  }
+  /** Everyone in the room (but `except`) gets this event. */
+  #notifyAll: <N extends ServerEventName>(name: N, body: ServerEvent<N>, except?: Participant) => void = (name, body, except) => {
+    for (const p of this.#participants.values()) if (p !== except && !p.away) this.#notify(p, name, body);
+  };
 }

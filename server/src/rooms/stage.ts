@@ -32,12 +32,15 @@ export type StageOptions = {
   maxSize: number;
   /** How long a request or an invitation stays open. */
   ttlMs: number;
+  /** Open requests (and, separately, invitations) at most: every stage update carries them all. */
+  maxPending: number;
   now?: () => number;
 };
 
 export class Stage extends EventEmitter<StageEvents> {
   readonly #maxSize: number;
   readonly #ttlMs: number;
+  readonly #maxPending: number;
   readonly #now: () => number;
   #host: StageSeat | undefined;
   readonly #cohosts = new Map<string, StageSeat>();
@@ -49,6 +52,7 @@ export class Stage extends EventEmitter<StageEvents> {
     if (options.maxSize < 1) throw new RangeError('a stage has at least the host seat');
     this.#maxSize = options.maxSize;
     this.#ttlMs = options.ttlMs;
+    this.#maxPending = options.maxPending;
     this.#now = options.now ?? Date.now;
   }
 
@@ -78,6 +82,7 @@ export class Stage extends EventEmitter<StageEvents> {
     this.#assertViewer(viewerId);
     if (this.#pendingAt(this.#invites, viewerId) !== undefined) return this.#seat(viewerId);
     this.#assertSeatFree();
+    this.#assertRoomFor(this.#requests, viewerId, 'requests');
     this.#requests.set(viewerId, this.#now() + this.#ttlMs);
     this.emit('changed');
   }
@@ -92,6 +97,7 @@ export class Stage extends EventEmitter<StageEvents> {
     this.#assertViewer(viewerId);
     if (this.#pendingAt(this.#requests, viewerId) !== undefined) return this.#seat(viewerId);
     this.#assertSeatFree();
+    this.#assertRoomFor(this.#invites, viewerId, 'invitations');
     this.#invites.set(viewerId, this.#now() + this.#ttlMs);
     this.emit('changed');
   }
@@ -187,6 +193,12 @@ export class Stage extends EventEmitter<StageEvents> {
 
   #assertSeatFree(): void {
     if (1 + this.#cohosts.size >= this.#maxSize) throw new StateError('STAGE_FULL', `the stage is full (${this.#maxSize} seats)`);
+  }
+
+  #assertRoomFor(map: Map<string, number>, id: string, what: string): void {
+    if (map.has(id) || map.size < this.#maxPending) return;
+    this.sweep();
+    if (map.size >= this.#maxPending) throw new StateError('STAGE_QUEUE_FULL', `${this.#maxPending} ${what} are already open; try again later`);
   }
 
   /** The expiry of an open entry, or undefined when there is none (expired entries are dropped). */

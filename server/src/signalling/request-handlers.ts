@@ -1,4 +1,4 @@
-import type { RequestBody, RequestName, ResponseData } from '@onstage/protocol';
+import { PARTICIPANT_PAGE_MAX, type RequestBody, type RequestName, type ResponseData } from '@onstage/protocol';
 import { StateError } from '../errors.ts';
 import type { Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
@@ -34,7 +34,7 @@ export const requestHandlers: { [N in RequestName]: Handler<N> } = {
       producers: room.producers().filter((p) => p.participantId !== participant.id),
       stage: room.stageState(),
       chat: room.chatHistory(),
-      participants: participant.role === 'host' ? room.participantList() : [],
+      viewers: room.viewers,
     };
   },
 
@@ -88,5 +88,12 @@ export const requestHandlers: { [N in RequestName]: Handler<N> } = {
   },
   deleteChat: (session, { messageId }) => act(session, (room, me) => room.deleteChat(me, messageId)),
   ban: (session, { participantId }) => act(session, (room, me) => room.ban(me, participantId)),
+  async listParticipants(session, { after, limit }) {
+    const { room, participant } = joined(session);
+    return room.listParticipants(participant, after === undefined ? 0 : Number(after), limit ?? PARTICIPANT_PAGE_MAX);
+  },
+  async renewToken(session, { token }) {
+    return { expiresAt: session.renewToken(token) };
+  },
   setPreferredQuality: (session, { quality }) => act(session, (room, me) => room.setPreferredQuality(me, quality)),
 };

@@ -12,33 +12,67 @@ import {
 import { ForbiddenError, InvalidInputError, OnstageError, StateError, toErrorBody } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { claimsOf } from '../auth/socket-auth.ts';
+import { TokenExpiry } from '../auth/token-expiry.ts';
+import { verifyToken } from '../auth/tokens.ts';
 import type { Connection, Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { RoomRegistry } from '../rooms/room-registry.ts';
 import type { Metrics } from '../metrics.ts';
 import { requestHandlers } from './request-handlers.ts';
+import { RequestLimiter } from './request-limits.ts';
+import { TokenBucket } from '../rooms/token-bucket.ts';
 
 type AckFn = (response: Ack<RequestName>) => void;
 
+/** Requests of one connection waiting for their turn; more are refused at once. */
+const MAX_QUEUED_REQUESTS = 16;
+/** Requests refused for rate limits, at once and per second, before the connection is dropped. */
+const MAX_REFUSALS_BURST = 100;
+const MAX_REFUSALS_PER_SECOND = 10;
+/** How long before its token expires a connection is told to renew it. */
+const TOKEN_NOTICE_MS = 60_000;
+
+export type SessionDeps = { rooms: RoomRegistry; metrics: Metrics; logger: Logger; tokenSecret: string };
+
 /**
  * One client connection. Turns wire requests into calls on rooms, one request at a time (so a
- * client cannot race its own requests), and answers each with exactly one ack.
+ * client cannot race its own requests), and answers each with exactly one ack. Each request kind
+ * has a rate limit and the queue is bounded: a flooding client gets RATE_LIMITED at once, costs
+ * the server almost nothing, and delays nobody else.
  */
 export class SignallingSession {
   readonly #socket: Socket;
   readonly #rooms: RoomRegistry;
   readonly #metrics: Metrics;
+  readonly #tokenSecret: string;
+  readonly #expiry: TokenExpiry;
   #logger: Logger;
   #membership: { room: Room; participant: Participant } | undefined;
   #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
+  readonly #limiter = new RequestLimiter();
+  /** Refused requests this connection may send before it is disconnected. */
+  readonly #refusals = new TokenBucket(MAX_REFUSALS_BURST, MAX_REFUSALS_PER_SECOND, performance.now());
+  #abusive = false;
   /** How rooms reach this client; a participant keeps it until a reconnect replaces it. */
   readonly #connection: Connection;
 
-  constructor(socket: Socket, rooms: RoomRegistry, metrics: Metrics, logger: Logger) {
+  constructor(socket: Socket, deps: SessionDeps) {
     this.#socket = socket;
-    this.#rooms = rooms;
-    this.#metrics = metrics;
-    this.#logger = logger.child({ socket: socket.id });
+    this.#rooms = deps.rooms;
+    this.#metrics = deps.metrics;
+    this.#tokenSecret = deps.tokenSecret;
+    this.#logger = deps.logger.child({ socket: socket.id });
+    // A session lives as long as its token: renewed over the connection, or closed at expiry (the
+    // participant keeps its place for the grace period, so a client with a fresh token resumes).
+    this.#expiry = new TokenExpiry(claimsOf(socket).exp * 1000, TOKEN_NOTICE_MS, {
+      expiring: (expiresAt) => socket.emit('tokenExpiring', { expiresAt }),
+      expired: () => {
+        this.#logger.info('token expired; closing the connection');
+        socket.emit('tokenExpired', {});
+        socket.disconnect(true);
+      },
+    });
     this.#connection = {
       notify: (name, body) => socket.emit(name, body),
       close: () => socket.disconnect(true),
@@ -46,6 +80,7 @@ export class SignallingSession {
     socket.onAny((event: unknown, ...args: unknown[]) => this.#onRequest(event, args));
     socket.on('disconnect', (reason) => {
       this.#logger.debug({ reason }, 'disconnected');
+      this.#expiry.stop();
       // A dropped connection keeps the participant's place for the grace period; `leave` does not.
       this.#queue = this.#queue.then(() => {
         const membership = this.membership;
@@ -83,6 +118,18 @@ export class SignallingSession {
     }
   }
 
+  /** Takes a fresh token for the same room, person and role; returns its expiry (ms). */
+  renewToken(token: string): number {
+    const claims = verifyToken(token, this.#tokenSecret);
+    const current = claimsOf(this.#socket);
+    if (claims.room !== current.room || claims.sub !== current.sub || claims.role !== current.role) {
+      throw new ForbiddenError('the new token is for another room, person or role');
+    }
+    this.#socket.data.claims = claims;
+    this.#expiry.renew(claims.exp * 1000);
+    return this.#expiry.expiresAt;
+  }
+
   leave(): void {
     const membership = this.membership;
     this.#membership = undefined;
@@ -92,6 +139,24 @@ export class SignallingSession {
   #onRequest(event: unknown, args: unknown[]): void {
     const ack = typeof args.at(-1) === 'function' ? (args.pop() as AckFn) : undefined;
     const name = typeof event === 'string' ? event : String(event);
+    const label = isRequestName(name) ? name : 'unknown';
+    const answer = (response: Ack<RequestName>, started: number) => {
+      this.#metrics.observeRequest(label, response.ok ? 'ok' : response.error.code, performance.now() - started);
+      if (ack) ack(response);
+      else if (!response.ok) this.#socket.emit('requestError', { request: label, error: response.error });
+    };
+    if (this.#abusive) return;
+    const refusal = !this.#limiter.take(label)
+      ? { code: 'RATE_LIMITED' as const, message: `too many ${label} requests; slow down` }
+      : this.#queued >= MAX_QUEUED_REQUESTS
+        ? { code: 'RATE_LIMITED' as const, message: `${MAX_QUEUED_REQUESTS} requests are already waiting; wait for their answers` }
+        : undefined;
+    if (refusal) {
+      // A client that keeps going far over its limits is not a client we serve: drop it before it costs more.
+      if (!this.#refusals.take(performance.now())) return this.#dropAbusive(label);
+      return answer({ ok: false, error: refusal }, performance.now());
+    }
+    this.#queued++;
     this.#queue = this.#queue.then(async () => {
       const started = performance.now();
       let response: Ack<RequestName>;
@@ -101,17 +166,23 @@ export class SignallingSession {
         if (!(err instanceof OnstageError)) this.#logger.error({ err, request: name }, 'request failed');
         response = { ok: false, error: toErrorBody(err) };
       }
-      const label = isRequestName(name) ? name : 'unknown';
-      this.#metrics.observeRequest(label, response.ok ? 'ok' : response.error.code, performance.now() - started);
-      if (ack) ack(response);
-      else if (!response.ok) this.#socket.emit('requestError', { request: label, error: response.error });
+      this.#queued--;
+      answer(response, started);
     });
+  }
+
+  #dropAbusive(request: string): void {
+    this.#abusive = true;
+    this.#metrics.observeRequest(isRequestName(request) ? request : 'unknown', 'RATE_LIMITED', 0);
+    this.#logger.warn({ request }, 'disconnecting a client far over its request limits');
+    this.#socket.emit('removed', { reason: 'rate_limited' });
+    this.#socket.disconnect(true);
   }
 
   async #handle(name: string, args: unknown[]): Promise<ResponseData<RequestName>> {
     if (!isRequestName(name)) throw new InvalidInputError('UNKNOWN_REQUEST', `unknown request "${name.slice(0, 64)}"`);
     if (args.length !== 1) throw new InvalidInputError('INVALID_PAYLOAD', `${name} takes exactly one object argument`);
-    const size = Buffer.byteLength(JSON.stringify(args[0]) ?? '');
+    const size = bodySize(args[0]);
     if (size > MAX_REQUEST_BYTES) {
       throw new InvalidInputError('PAYLOAD_TOO_LARGE', `${name} body is ${size} bytes; the limit is ${MAX_REQUEST_BYTES}`);
     }
@@ -120,5 +191,14 @@ export class SignallingSession {
     // The body was parsed by this request's own schema, so it fits this request's handler.
     const handler = requestHandlers[name] as (s: SignallingSession, body: unknown) => Promise<ResponseData<RequestName>>;
     return handler(this, parsed.data);
+  }
+}
+
+/** The body's size as JSON; a body too deeply nested to serialize is refused, not a server error. */
+function bodySize(body: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(body) ?? '');
+  } catch {
+    throw new InvalidInputError('INVALID_PAYLOAD', 'the body is nested too deeply');
   }
 }
