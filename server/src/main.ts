@@ -12,7 +12,20 @@ try {
 }
 
 const logger = createRootLogger(config.logLevel);
-let server: OnstageServer;
+let server: OnstageServer | undefined;
+
+// Registered before any mediasoup worker exists: mediasoup adds its own SIGINT/SIGTERM listeners
+// that close every worker, and ours must run first so shows end as server_shutdown, not as a
+// media failure of workers that seem to have died.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'stopping');
+    // Flush before exiting: the logger writes asynchronously, and the last lines matter most.
+    const stopped = server ? server.close() : Promise.resolve();
+    stopped.then(() => logger.flush(() => process.exit(0)));
+  });
+}
+
 try {
   server = await OnstageServer.start(config, logger);
 } catch (err) {
@@ -26,11 +39,3 @@ if (config.auth.secretGenerated) {
   );
 }
 logger.info(`host a show at ${server.url}/host/demo and watch it at ${server.url}/watch/demo`);
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'stopping');
-    // Flush before exiting: the logger writes asynchronously, and the last lines matter most.
-    server.close().then(() => logger.flush(() => process.exit(0)));
-  });
-}
