@@ -347,6 +347,8 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       if (!mine()) return;
       for (const id of [...this.#received.keys()]) this.#unreceive(id);
       this.emit('ended', reason);
+      // A media failure closed the room and took this viewer out of it: join again, to see the next show.
+      if (reason === 'media_failure' && this.#room?.role === 'viewer') void this.#rejoin(channel);
     });
     channel.on('hostAway', ({ until }) => mine() && this.emit('hostaway', until));
     channel.on('hostBack', () => mine() && this.emit('hostback'));
@@ -417,6 +419,20 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     if (this.#mode === 'webrtc') await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info)));
     await this.#produceOutgoing();
     return joined.resumed;
+  }
+
+  /** Joins again after the room closed under this viewer; the server may need a moment (a worker restarting). */
+  async #rejoin(channel: SignallingChannel): Promise<void> {
+    for (let attempt = 0; attempt < 6 && this.#channel === channel; attempt++) {
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      if (this.#channel !== channel) return;
+      try {
+        await this.#join(channel);
+        return;
+      } catch (err) {
+        if (attempt === 5) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      }
+    }
   }
 
   /** (host) Pages through the participant list; changes that arrive meanwhile are newer, and win. */

@@ -1,6 +1,6 @@
-import { OnstageClient, type ParticipantInfo, type StageState } from '@onstage/client-sdk';
+import { OnstageClient, type ParticipantInfo, type ShowEndReason, type StageState } from '@onstage/client-sdk';
 import { mountChat } from './chat-panel.ts';
-import { byId, devTokenFor, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus, showWatching } from './page-helpers.ts';
+import { byId, devTokenFor, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus, showWatching, ENDED_TEXT } from './page-helpers.ts';
 import { StageGrid } from './stage-grid.ts';
 
 const room = roomFromPath();
@@ -16,9 +16,10 @@ const grid = new StageGrid(byId('grid'), client);
 let live = false;
 let reconnects = 0;
 let stream: MediaStream | undefined;
+let ended: ShowEndReason | undefined;
 
 /** For tests and the devtools console. */
-Object.assign(globalThis, { onstage: { room, client, get live() { return live; }, get reconnects() { return reconnects; } } });
+Object.assign(globalThis, { onstage: { room, client, get live() { return live; }, get reconnects() { return reconnects; }, get ended() { return ended; } } });
 
 function newClient(): OnstageClient {
   const c = new OnstageClient({ token: () => devTokenFor(room, 'host') });
@@ -32,7 +33,15 @@ function newClient(): OnstageClient {
   });
   c.on('disconnected', (reason) => {
     showLive(false);
-    setStatus(`Disconnected from the server (${reason}).`, true);
+    setStatus(`Disconnected from the server (${reason}). Press “Go live” to start again.`, true);
+  });
+  // The show can end without the host pressing Stop (a media failure, the server stopping):
+  // leave the room so “Go live” starts a new one.
+  c.on('ended', (reason) => {
+    if (!live) return;
+    showLive(false);
+    ended = reason;
+    void c.leave().then(() => setStatus(`${ENDED_TEXT[reason]} Press “Go live” to start again.`, true));
   });
   c.on('error', (err) => setStatus(errorText(err), true));
   mountChat(byId('chat'), c, true);
@@ -112,6 +121,7 @@ goLiveButton.addEventListener('click', async () => {
   setStatus('Going live…');
   try {
     await client.goLive(room, stream);
+    ended = undefined;
     showLive(true);
     setStatus('You are live.');
   } catch (err) {

@@ -1,4 +1,4 @@
-import { fetchDevToken } from '@onstage/client-sdk';
+import { fetchDevToken, type ShowEndReason } from '@onstage/client-sdk';
 
 /** Small DOM helpers shared by the demo pages. */
 
@@ -81,3 +81,11 @@ export function renderList(ul: HTMLElement, rows: { label: string; actions: Acti
 export function showWatching(viewers: number): void {
   byId('watching').textContent = `${viewers} watching`;
 }
+
+/** What each way a show can end means to the people watching it. */
+export const ENDED_TEXT: Record<ShowEndReason, string> = {
+  host_left: 'The show has ended.',
+  host_timeout: 'The host did not come back; the show has ended.',
+  media_failure: 'The show was interrupted by a server problem.',
+  server_shutdown: 'The server is restarting.',
+};

@@ -1,6 +1,6 @@
 import { OnstageClient, type Quality, type Recording, type ShowEndReason, type StageState, type WatchMode } from '@onstage/client-sdk';
 import { mountChat } from './chat-panel.ts';
-import { byId, devTokenFor, el, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus, showWatching } from './page-helpers.ts';
+import { byId, devTokenFor, el, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus, showWatching, ENDED_TEXT } from './page-helpers.ts';
 import { StageGrid } from './stage-grid.ts';
 
 const room = roomFromPath();
@@ -33,13 +33,6 @@ const debug = {
   modeReason: '',
 };
 Object.assign(globalThis, { onstage: debug });
-
-const ENDED_TEXT: Record<ShowEndReason, string> = {
-  host_left: 'The show has ended.',
-  host_timeout: 'The host did not come back; the show has ended.',
-  media_failure: 'The show was interrupted by a server problem.',
-  server_shutdown: 'The server is restarting.',
-};
 
 client.on('live', () => {
   debug.ended = undefined;
