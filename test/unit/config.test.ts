@@ -7,7 +7,7 @@ test('defaults: a single node on loopback that announces 127.0.0.1', () => {
   assert.deepEqual(c.http, {
     host: '127.0.0.1',
     port: 3000,
-    limits: { maxConnections: 10_000, maxPerAddress: 200, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 30_000 },
+    limits: { maxConnections: 10_000, maxPerAddress: 200, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 },
   });
   assert.equal(c.authTimeoutMs, 5_000);
   assert.deepEqual(c.ops, { host: '127.0.0.1', port: undefined, metricsToken: undefined });

@@ -12,8 +12,6 @@ export type ConnectionLimits = {
   headersTimeoutMs: number;
   /** A whole request (headers and body) must arrive within this. */
   requestTimeoutMs: number;
-  /** A connection with no traffic at all for this long is closed (WebSockets keep their own pings). */
-  idleTimeoutMs: number;
 };
 
 /** File descriptors the server keeps for itself beyond client connections (workers, files, FFmpeg, UDP). */
@@ -21,7 +19,7 @@ const FD_RESERVE = 512;
 
 /**
  * Keeps one client (or a flood of idle or slow ones) from using up the server's connections or
- * file descriptors: per-address and total limits, header, body and idle timeouts. Connections over
+ * file descriptors: per-address and total limits, header and body timeouts. Connections over
  * a limit are closed at once, before a byte is read. Returns the counts of refused connections.
  */
 export function guardConnections(http: HttpServer, limits: ConnectionLimits, logger: Logger): { refused: () => Map<string, number> } {
@@ -36,8 +34,6 @@ export function guardConnections(http: HttpServer, limits: ConnectionLimits, log
   }
   http.headersTimeout = limits.headersTimeoutMs;
   http.requestTimeout = limits.requestTimeoutMs;
-  http.timeout = limits.idleTimeoutMs;
-  http.keepAliveTimeout = Math.min(5000, limits.idleTimeoutMs);
 
   const perAddress = new Map<string, number>();
   let open = 0;
