@@ -36,3 +36,32 @@ export function plotCpuAgainstViewers(runs: Run[], limit: number): string {
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }
+
+export type Series = { name: string; unit: string; points: { t: number; v: number }[] };
+
+/** One small panel per series against time (minutes), stacked: for soak runs. */
+export function plotOverTime(title: string, series: Series[]): string {
+  const [w, panelH, left, right, top, gap] = [720, 150, 70, 20, 30, 30];
+  const h = top + series.length * (panelH + gap) + 20;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${w}" height="${h}" fill="white"/>`,
+    `<text x="${left}" y="18" font-size="14">${title}</text>`,
+  ];
+  const maxT = Math.max(1, ...series.flatMap((s) => s.points.map((p) => p.t)));
+  series.forEach((s, i) => {
+    const y0 = top + i * (panelH + gap) + 16;
+    const maxV = Math.max(1e-9, ...s.points.map((p) => p.v)) * 1.1;
+    const x = (t: number) => left + ((w - left - right) * t) / maxT;
+    const y = (v: number) => y0 + panelH - (panelH * v) / maxV;
+    out.push(`<text x="${left}" y="${y0 - 4}">${s.name} (${s.unit})</text>`);
+    out.push(`<line x1="${left}" x2="${w - right}" y1="${y0 + panelH}" y2="${y0 + panelH}" stroke="#ccc"/>`);
+    out.push(`<text x="${left - 6}" y="${y0 + 8}" text-anchor="end">${maxV.toPrecision(3)}</text>`);
+    out.push(`<text x="${left - 6}" y="${y0 + panelH}" text-anchor="end">0</text>`);
+    out.push(`<text x="${w - right}" y="${y0 + panelH + 14}" text-anchor="end">${(maxT / 60).toFixed(1)} min</text>`);
+    const pts = s.points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
+    out.push(`<polyline points="${pts}" fill="none" stroke="#3e8ef7" stroke-width="1.5"/>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
