@@ -1,12 +1,16 @@
 import Hls from 'hls.js';
 import { LiveStatus, type RoomId } from '@onstage/protocol';
 
-/** Polls the server until the room's HLS is there; resolves with its absolute URL. */
-export async function waitForHls(origin: string, room: RoomId, signal: AbortSignal): Promise<string> {
+/**
+ * Polls the server until the room's HLS is there; resolves with its absolute URL. The token is
+ * sent for servers that keep live status private (MEDIA_ACCESS=token).
+ */
+export async function waitForHls(origin: string, room: RoomId, signal: AbortSignal, token: () => Promise<string>): Promise<string> {
   for (;;) {
     signal.throwIfAborted();
     try {
-      const res = await fetch(new URL(`/api/live/${room}`, origin), { signal, cache: 'no-store' });
+      const headers = { authorization: `Bearer ${await token()}` };
+      const res = await fetch(new URL(`/api/live/${room}`, origin), { signal, cache: 'no-store', headers });
       const status = LiveStatus.safeParse(await res.json());
       if (status.success && status.data.hlsUrl) return new URL(status.data.hlsUrl, origin).href;
     } catch (err) {

@@ -203,7 +203,8 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     const abort = new AbortController();
     const entry = { video, stop: () => {}, abort };
     this.#hls = entry;
-    waitForHls(this.#url, room.id, abort.signal).then(
+    const token = this.#token;
+    waitForHls(this.#url, room.id, abort.signal, () => (typeof token === 'string' ? Promise.resolve(token) : token())).then(
       (url) => {
         if (this.#hls === entry) entry.stop = playHls(video, url, (message) => this.emit('error', new Error(`HLS: ${message}`)));
       },

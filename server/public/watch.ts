@@ -133,9 +133,14 @@ unmute.addEventListener('click', () => {
   unmute.textContent = on ? 'Mute' : 'Unmute';
 });
 
+/** Servers may keep recordings to the room's own people (MEDIA_ACCESS=token): always send a token. */
+async function authHeader(): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await devTokenFor(room, 'viewer')}` };
+}
+
 /** Lists this room's finished recordings; each plays here with ?recording=<id>. */
 async function loadPastShows(): Promise<void> {
-  const res = await fetch(`/api/recordings?room=${encodeURIComponent(room)}`);
+  const res = await fetch(`/api/recordings?room=${encodeURIComponent(room)}`, { headers: await authHeader() });
   const list = res.ok ? ((await res.json()) as { recordings: Recording[] }).recordings : [];
   renderList(
     byId('past-list'),
@@ -155,11 +160,11 @@ function formatDuration(s: number): string {
 
 /** Plays a past show (VOD) instead of the live room. */
 async function replay(id: string): Promise<void> {
-  const res = await fetch(`/api/recordings/${encodeURIComponent(id)}`);
+  const res = await fetch(`/api/recordings/${encodeURIComponent(id)}`, { headers: await authHeader() });
   if (!res.ok) throw new Error(`no such recording (${res.status})`);
   const recording = (await res.json()) as Recording;
   if (recording.status !== 'ready' || !recording.url) throw new Error(`this recording is ${recording.status}`);
-  const video = el('video', { className: 'single', id: 'replay-video', controls: true, autoplay: true, muted: true, playsInline: true, src: recording.url });
+  const video = el('video', { className: 'single', id: 'replay-video', controls: true, autoplay: true, muted: true, playsInline: true, src: `${recording.url}?token=${encodeURIComponent(await devTokenFor(room, 'viewer'))}` });
   byId('grid').prepend(video);
   setBadge('REPLAY', false);
   setOverlay(undefined);

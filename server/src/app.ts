@@ -103,7 +103,7 @@ export class OnstageServer {
       notReadyReason: () => server.#notReadyReason(),
       serveMetrics: ops === undefined,
       metricsToken: config.ops.metricsToken,
-      media: { recordings, isLive: (room) => rooms.isLive(room), tokenSecret: config.auth.secret },
+      media: { recordings, isLive: (room) => rooms.isLive(room), tokenSecret: config.auth.secret, access: config.recorder.access },
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));

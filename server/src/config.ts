@@ -32,6 +32,7 @@ const EnvSchema = z.object({
   HTTP_HEADERS_TIMEOUT_MS: Ms.default(10_000),
   HTTP_REQUEST_TIMEOUT_MS: Ms.default(30_000),
   AUTH_TIMEOUT_MS: Ms.default(5_000),
+  MEDIA_ACCESS: z.enum(['public', 'token']).default('public'),
   OPS_HOST: Ip.default('127.0.0.1'),
   OPS_PORT: Port.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -99,6 +100,8 @@ export type Config = {
     listSize: number;
     /** How long a finished show's live HLS (with ENDLIST) stays served. */
     retainMs: number;
+    /** 'token': recordings and live status need an access token of their room. */
+    access: 'public' | 'token';
   };
 };
 
@@ -174,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       segmentSeconds: e.HLS_SEGMENT_SECONDS,
       listSize: e.HLS_LIST_SIZE,
       retainMs: e.HLS_RETAIN_MS,
+      access: e.MEDIA_ACCESS,
     },
     room: {
       graceMs: e.GRACE_MS,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,17 +7,7 @@ import { loadConfig } from '../../server/src/config.ts';
 import { createRootLogger } from '../../server/src/logger.ts';
 import { RecordingService } from '../../server/src/recording/recording-service.ts';
 import { eventually } from '../helpers/browser.ts';
-
-/** A fragmented MP4 part as the recorder writes it, cut off (SIGKILL) after about `seconds`. */
-function killedPart(file: string, seconds: number): void {
-  try {
-    execFileSync('timeout', ['-s', 'KILL', String(seconds), 'ffmpeg', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=30',
-      '-f', 'lavfi', '-i', 'sine', '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-force_key_frames', 'expr:gte(t,n_forced*1)',
-      '-c:a', 'aac', '-f', 'mp4', '-movflags', 'frag_keyframe+empty_moov+default_base_moof', '-flush_packets', '1', file]);
-  } catch {
-    // killed on purpose
-  }
-}
+import { killedPart } from '../helpers/recordings.ts';
 
 test('recordings a crashed server left unfinished are finished from their parts at the next start', { timeout: 60_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'onstage-recover-'));

@@ -84,7 +84,7 @@ async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply | File
   const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
   if (hls) return hlsFile(hls[1]!, hls[2]!, deps.media);
   const live = /^\/api\/live\/([^/]+)$/.exec(path);
-  if (live) return json(200, liveStatus(live[1]!, deps.media));
+  if (live) return json(200, liveStatus(req, live[1]!, url.searchParams, deps.media));
   const pageMatch = /^\/(host|watch)\/([^/]*)$/.exec(path);
   if (pageMatch) {
     const roomId = RoomId.safeParse(decodePathPart(pageMatch[2] ?? ''));

@@ -12,6 +12,8 @@ export type MediaRouteDeps = {
   /** Whether a room has a show on now. */
   isLive(room: string): boolean;
   tokenSecret: string;
+  /** 'token': recordings and live status need an access token of their room (MEDIA_ACCESS). */
+  access: 'public' | 'token';
 };
 
 type JsonResult = { status: number; value: unknown };
@@ -32,9 +34,21 @@ export function hlsFile(room: string, file: string, deps: MediaRouteDeps): FileR
 }
 
 /** GET /api/live/:room */
-export function liveStatus(room: string, deps: MediaRouteDeps): LiveStatus {
+export function liveStatus(req: IncomingMessage, room: string, query: URLSearchParams, deps: MediaRouteDeps): LiveStatus {
   if (!RoomId.safeParse(room).success) throw new InvalidInputError('INVALID_PAYLOAD', 'bad room id');
+  assertRoomAccess(req, query, room, deps);
   return deps.recordings.status(room, deps.isLive(room));
+}
+
+/**
+ * With MEDIA_ACCESS=token, a request must carry an access token (any role) of the room, as
+ * `Authorization: Bearer` or, for a <video src>, as `?token=`.
+ */
+function assertRoomAccess(req: IncomingMessage, query: URLSearchParams, room: string, deps: MediaRouteDeps): void {
+  if (deps.access === 'public') return;
+  const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? query.get('token');
+  if (!token) throw new AuthError('TOKEN_MISSING', `send a token of room ${room} (Authorization: Bearer, or ?token=)`);
+  if (verifyToken(token, deps.tokenSecret).room !== room) throw new ForbiddenError(`this token is not for room ${room}`, 'WRONG_ROOM');
 }
 
 /** /api/recordings[/:id[/show.mp4]]: list, one, its media, DELETE (the room's host only). */
@@ -45,6 +59,8 @@ export async function recordingsRoute(req: IncomingMessage, rest: string, query:
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET the list');
     const room = query.get('room') ?? undefined;
     if (room !== undefined && !RoomId.safeParse(room).success) throw new InvalidInputError('INVALID_PAYLOAD', 'bad room id');
+    if (deps.access === 'token' && room === undefined) throw new ForbiddenError('recordings are listed per room here: ?room=<room> with a token of it');
+    if (room !== undefined) assertRoomAccess(req, query, room, deps);
     return { status: 200, value: { recordings: await store.list(room) } };
   }
   const m = /^\/([^/]+)(\/show\.mp4)?$/.exec(rest);
@@ -52,6 +68,7 @@ export async function recordingsRoute(req: IncomingMessage, rest: string, query:
   if (!m || !id.success) throw new NotFoundError('NOT_FOUND', 'no such recording');
   const recording = await store.get(id.data);
   if (!recording) throw new NotFoundError('NOT_FOUND', 'no such recording');
+  if (req.method !== 'DELETE') assertRoomAccess(req, query, recording.room, deps);
   if (m[2]) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET the media');
     if (recording.status !== 'ready') throw new NotFoundError('NOT_FOUND', `recording is ${recording.status}`);
