@@ -92,3 +92,11 @@ test('the room as a whole has a chat budget: a crowd of senders is refused once 
   now += 500;
   assert.equal(code(() => busy.post(people[5]!, 'hi')), 'no error', 'the budget refills');
 });
+
+test('what is kept per person is forgotten once it no longer matters, so churn does not grow it', () => {
+  for (let i = 0; i < 100; i++) chat.post({ participantId: `p${i}`, identity: `u${i}`, displayName: 'U' }, 'hi');
+  assert.equal(chat.tracked, 100);
+  now += 10_000; // the duplicate window, and enough to refill every bucket
+  chat.post(alice, 'later');
+  assert.equal(chat.tracked, 1, 'only the person who just posted');
+});

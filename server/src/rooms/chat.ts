@@ -31,6 +31,7 @@ export class Chat {
   readonly #recent = new Map<string, { text: string; at: number }[]>();
   readonly #banned = new Set<string>();
   readonly #roomBucket: TokenBucket;
+  #sweptAt = 0;
 
   constructor(options: ChatOptions) {
     this.#options = options;
@@ -54,6 +55,7 @@ export class Chat {
       throw new InvalidInputError('INVALID_PAYLOAD', `messages are at most ${this.#options.maxLength} characters`);
     }
     const now = this.#now();
+    this.#forgetQuiet(now);
     const key = normalise(text);
     const recent = (this.#recent.get(author.identity) ?? []).filter((r) => now - r.at < this.#options.duplicateWindowMs);
     if (recent.some((r) => r.text === key)) {
@@ -76,6 +78,26 @@ export class Chat {
     this.#history.push(message);
     if (this.#history.length > this.#options.historySize) this.#history.shift();
     return message;
+  }
+
+  /**
+   * Drops what is kept per person once it no longer matters (bucket full again, no recent text), at
+   * most once per duplicate window, so a long show with a changing audience does not grow it.
+   */
+  #forgetQuiet(now: number): void {
+    if (now - this.#sweptAt < this.#options.duplicateWindowMs) return;
+    this.#sweptAt = now;
+    for (const [identity, recent] of this.#recent) {
+      if (recent.some((r) => now - r.at < this.#options.duplicateWindowMs)) continue;
+      if (!this.#buckets.get(identity)?.isFull(now)) continue;
+      this.#recent.delete(identity);
+      this.#buckets.delete(identity);
+    }
+  }
+
+  /** People with something kept about them (for tests). */
+  get tracked(): number {
+    return this.#buckets.size;
   }
 
   delete(messageId: string): void {

@@ -202,10 +202,12 @@ export class Room extends EventEmitter<RoomEvents> {
   listParticipants(host: Participant, after: number, limit: number): { participants: ParticipantInfo[]; next: string | null } {
     this.#assertRole(host, 'host');
     const page: ParticipantInfo[] = [];
+    let last = after;
     for (const p of this.#participants.values()) {
       if (p.seq <= after) continue;
-      if (page.length === limit) return { participants: page, next: String(this.#participants.get(page.at(-1)!.participantId)!.seq) };
+      if (page.length === limit) return { participants: page, next: String(last) };
       page.push(this.#infoOf(p));
+      last = p.seq;
     }
     return { participants: page, next: null };
   }

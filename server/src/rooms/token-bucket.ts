@@ -12,6 +12,11 @@ export class TokenBucket {
     this.#at = now;
   }
 
+  /** Whether it has refilled to its burst by `now` (it then holds nothing worth keeping). */
+  isFull(now: number): boolean {
+    return this.#tokens + Math.max(0, now - this.#at) * this.#perMs >= this.#burst;
+  }
+
   /** Takes one token if there is one. */
   take(now: number): boolean {
     this.#tokens = Math.min(this.#burst, this.#tokens + Math.max(0, now - this.#at) * this.#perMs);
