@@ -71,9 +71,9 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
   process.stdout.write(`# co-host accepted → composite (host left, co-host right) in a served segment: ${compositeMs} ms\n`);
   assert.ok(hostAndCoHost(both), `host left, co-host right: ${JSON.stringify(both)}`);
 
+  // hls.js rebuffers at the discontinuity; on a starved machine that takes a while, but playback must go on.
   const afterJoin = await videoPlayback(hlsViewer, '#hls-video');
-  await hlsViewer.waitForTimeout(4000);
-  const later = await videoPlayback(hlsViewer, '#hls-video');
+  const later = await eventually(() => videoPlayback(hlsViewer, '#hls-video'), (p) => p.currentTime > afterJoin.currentTime + 2, SLOW_MS);
   assert.ok(later.currentTime > afterJoin.currentTime + 2, `HLS playback goes on across the layout change (${afterJoin.currentTime} → ${later.currentTime})`);
   await hlsViewer.screenshot({ path: `${RESULTS_DIR}hls-composite.png` });
 
