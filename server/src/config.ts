@@ -4,6 +4,8 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import type { ConnectionLimits } from './http/connection-guard.ts';
+import type { ChatOptions } from './rooms/chat.ts';
+import type { StageOptions } from './rooms/stage.ts';
 
 const Port = z.coerce.number().int().min(0).max(65535);
 const Ms = z.coerce.number().int().min(0).max(24 * 3600 * 1000);
@@ -109,17 +111,8 @@ export type Config = {
 export type RoomPolicy = {
   /** How long a dropped participant (the host included) keeps their place. */
   graceMs: number;
-  stage: { maxSize: number; ttlMs: number; maxPending: number };
-  chat: {
-    maxLength: number;
-    historySize: number;
-    burst: number;
-    perSecond: number;
-    /** The whole room's messages: each one goes to everyone, so the room as a whole has a budget too. */
-    roomBurst: number;
-    roomPerSecond: number;
-    duplicateWindowMs: number;
-  };
+  stage: Omit<StageOptions, 'now'>;
+  chat: Omit<ChatOptions, 'now'>;
 };
 
 export class ConfigError extends Error {

@@ -17,10 +17,6 @@ export class Throttle {
     this.#now = now;
   }
 
-  get pending(): boolean {
-    return this.#timer !== undefined;
-  }
-
   schedule(): void {
     if (this.#timer) return;
     const wait = Math.max(0, this.#lastAt + this.#intervalMs - this.#now());
