@@ -1,8 +1,8 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-/** The one root logger; everything else uses child loggers with room / peer ids. */
-export function createRootLogger(level: string): Logger {
-  return pino({ level, base: { service: 'onstage' } });
+/** The one root logger; everything else uses child loggers with room / peer ids. Writes to stdout unless given a destination. */
+export function createRootLogger(level: string, destination?: DestinationStream): Logger {
+  return pino({ level, base: { service: 'onstage' } }, destination);
 }

@@ -88,7 +88,7 @@ export class Metrics {
     });
     new Counter({
       name: 'onstage_connections_refused_total',
-      help: 'TCP connections closed on arrival, by the limit they hit (total: MAX_CONNECTIONS, per_address: MAX_CONNECTIONS_PER_ADDRESS)',
+      help: 'TCP connections closed by the server, by the limit they hit (total: MAX_CONNECTIONS, per_address: MAX_CONNECTIONS_PER_ADDRESS, on arrival; idle: no request within HTTP_HEADERS_TIMEOUT_MS)',
       labelNames: ['limit'],
       registers,
       collect() {

@@ -11,9 +11,9 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
 /**
  * A real Onstage node on loopback with OS-chosen ports; logs only warnings unless LOG_LEVEL says more.
  * HLS/recording is off unless a test turns it on (FFmpeg would load the shared 2-core machine), and
- * then writes into a fresh temporary directory.
+ * then writes into a fresh temporary directory. `logTo` receives the log entries instead of stdout.
  */
-export async function startServer(env: Record<string, string> = {}): Promise<OnstageServer> {
+export async function startServer(env: Record<string, string> = {}, logTo?: (entry: Record<string, unknown>) => void): Promise<OnstageServer> {
   const config = loadConfig({
     HOST: '127.0.0.1',
     PORT: '0',
@@ -26,5 +26,6 @@ export async function startServer(env: Record<string, string> = {}): Promise<Ons
     DATA_DIR: mkdtempSync(join(tmpdir(), 'onstage-data-')),
     ...env,
   });
-  return OnstageServer.start(config, createRootLogger(config.logLevel));
+  const destination = logTo && { write: (line: string) => logTo(JSON.parse(line) as Record<string, unknown>) };
+  return OnstageServer.start(config, createRootLogger(config.logLevel, destination));
 }

@@ -77,6 +77,19 @@ test('slow headers are cut off within the headers timeout, not held for minutes'
   assert.ok(ms < 5000, `closed after ${ms.toFixed(0)} ms`);
 });
 
+test('a connection that never sends a byte is closed after the headers timeout; one that sent a request is not', { timeout: 20_000 }, async () => {
+  const silent = await rawConnection('127.0.0.3');
+  const talking = await rawConnection('127.0.0.3');
+  talking.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  const ms = await silent.closed;
+  process.stdout.write(`# silent connection closed after ${ms.toFixed(0)} ms (HTTP_HEADERS_TIMEOUT_MS 1500)\n`);
+  assert.ok(ms >= 1400 && ms < 5000, `closed after ${ms.toFixed(0)} ms`);
+  assert.equal(talking.socket.destroyed, false, 'the connection that made a request stays open (keep-alive)');
+  talking.socket.destroy();
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /^onstage_connections_refused_total\{limit="idle"\} [1-9]\d*$/m);
+});
+
 test('a signalling connection that never authenticates is closed after AUTH_TIMEOUT_MS', { timeout: 20_000 }, async () => {
   const manager = new Manager(server.url, { transports: ['websocket'], reconnection: false, autoConnect: false });
   const openedAt = performance.now();

@@ -63,7 +63,8 @@ test('a dead mediasoup worker ends its rooms cleanly, is counted, and is replace
 
 test('a worker that stops answering (SIGSTOP) is killed by the watchdog, replaced, and its rooms recover', { timeout: 40_000 }, async () => {
   const others = new Set(workerPids()); // the first test's server still has its worker
-  const hung = await startServer({ WORKERS: '1', LOG_LEVEL: 'fatal', WORKER_WATCHDOG_MS: '2000' });
+  const errors: Record<string, unknown>[] = [];
+  const hung = await startServer({ WORKERS: '1', LOG_LEVEL: 'error', WORKER_WATCHDOG_MS: '2000' }, (entry) => errors.push(entry));
   try {
     const host = await RawClient.connect(hung.url, { room: 'frozen', role: 'host' });
     await host.ok('join', { roomId: 'frozen', role: 'host' });
@@ -84,7 +85,10 @@ test('a worker that stops answering (SIGSTOP) is killed by the watchdog, replace
     assert.equal(ready, 200, 'ready again once the worker is replaced');
     const readyMs = performance.now() - stoppedAt;
     assert.ok(!workerPids().includes(pid), 'the stopped worker is gone');
-    process.stdout.write(`# SIGSTOP -> show ended after ${endedMs.toFixed(0)} ms, node ready again after ${readyMs.toFixed(0)} ms (watchdog 2000 ms)\n`);
+    const stacks = errors.find((e) => typeof e['backtraces'] === 'string')?.['backtraces'] as string | undefined;
+    assert.ok(stacks, 'the hung worker\'s threads were logged before it was killed');
+    assert.match(stacks, /^#\d+ .* in .*/m, 'as gdb backtraces');
+    process.stdout.write(`# SIGSTOP -> show ended after ${endedMs.toFixed(0)} ms, node ready again after ${readyMs.toFixed(0)} ms (watchdog 2000 ms); ${stacks.split('\n').length} backtrace lines logged\n`);
 
     // Everyone can come back to a working room on the new worker.
     await host.ok('join', { roomId: 'frozen', role: 'host' });

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../logger.ts';
 
@@ -8,7 +8,7 @@ export type ConnectionLimits = {
   maxConnections: number;
   /** Open TCP connections from one client address. */
   maxPerAddress: number;
-  /** A request's headers must arrive within this. */
+  /** A request's headers must arrive within this, and a new connection's first request too. */
   headersTimeoutMs: number;
   /** A whole request (headers and body) must arrive within this. */
   requestTimeoutMs: number;
@@ -19,8 +19,10 @@ const FD_RESERVE = 512;
 
 /**
  * Keeps one client (or a flood of idle or slow ones) from using up the server's connections or
- * file descriptors: per-address and total limits, header and body timeouts. Connections over
- * a limit are closed at once, before a byte is read. Returns the counts of refused connections.
+ * file descriptors: per-address and total limits, header and body timeouts, and a deadline for a
+ * new connection's first request (Node's own timeouts start only at a request's first byte, so a
+ * connection that never sends one would stay open for ever). Connections over a limit are closed
+ * at once, before a byte is read. Returns the counts of refused connections.
  */
 export function guardConnections(http: HttpServer, limits: ConnectionLimits, logger: Logger): { refused: () => Map<string, number> } {
   const fdLimit = openFileLimit();
@@ -47,6 +49,17 @@ export function guardConnections(http: HttpServer, limits: ConnectionLimits, log
       logger.warn({ reason, address, open, maxConnections, maxPerAddress: limits.maxPerAddress }, 'refusing connections over the limit');
     }
   };
+  const awaitingFirstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+  let idleClosed = 0;
+  const firstRequest = (req: IncomingMessage) => {
+    const socket = req.socket;
+    const silent = awaitingFirstRequest.get(socket);
+    if (silent === undefined) return;
+    clearTimeout(silent);
+    awaitingFirstRequest.delete(socket);
+  };
+  http.prependListener('request', firstRequest);
+  http.prependListener('upgrade', firstRequest);
   http.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? 'unknown';
     const mine = perAddress.get(address) ?? 0;
@@ -54,14 +67,21 @@ export function guardConnections(http: HttpServer, limits: ConnectionLimits, log
     if (mine >= limits.maxPerAddress) return refuse(socket, 'per_address', address);
     open++;
     perAddress.set(address, mine + 1);
+    const silent = setTimeout(() => {
+      idleClosed++;
+      socket.destroy();
+    }, limits.headersTimeoutMs);
+    silent.unref();
+    awaitingFirstRequest.set(socket, silent);
     socket.once('close', () => {
+      clearTimeout(silent);
       open--;
       const left = perAddress.get(address)! - 1;
       if (left === 0) perAddress.delete(address);
       else perAddress.set(address, left);
     });
   });
-  return { refused: () => refused };
+  return { refused: () => new Map([...refused, ['idle', idleClosed]]) };
 }
 
 /** The process's soft limit on open files (Node raises it to the hard limit at start), if known. */

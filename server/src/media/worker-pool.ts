@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.ts';
+import { threadBacktraces } from './worker-backtrace.ts';
 
 export type WorkerPoolOptions = {
   size: number;
@@ -31,6 +32,8 @@ type WorkerPoolEvents = {
 const RESTART_DELAY_MS = 500;
 /** How often the watchdog asks each worker for a sign of life. */
 const WATCHDOG_PROBE_MS = 1000;
+/** How long the watchdog waits for gdb's backtraces of a hung worker before killing it anyway. */
+const BACKTRACE_TIMEOUT_MS = 5000;
 
 /**
  * Owns the mediasoup workers. A worker that dies is replaced on the same port after a short delay;
@@ -125,7 +128,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /**
    * A worker can stop answering without exiting (seen near saturation): it is asked for its
    * resource usage every second, and one that has not answered within `watchdogMs` is killed, so
-   * it dies like a crashed one and its rooms recover the same way.
+   * it dies like a crashed one and its rooms recover the same way. Its threads' backtraces are
+   * logged first (when gdb is installed), so a stall leaves evidence of where it stood.
    */
   #watch(worker: types.Worker, log: Logger): NodeJS.Timeout {
     let askedAt: number | undefined;
@@ -144,11 +148,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       clearInterval(timer);
       log.error({ silentMs: Math.round(silentMs) }, 'mediasoup worker stopped answering; killing it');
       this.emit('workerHung', worker.pid);
-      try {
-        process.kill(worker.pid, 'SIGKILL');
-      } catch (err) {
-        log.error({ err }, 'cannot kill the hung worker');
-      }
+      void threadBacktraces(worker.pid, BACKTRACE_TIMEOUT_MS).then((backtraces) => {
+        if (backtraces) log.error({ backtraces }, 'the hung worker was here (gdb)');
+        try {
+          process.kill(worker.pid, 'SIGKILL');
+        } catch (err) {
+          log.error({ err }, 'cannot kill the hung worker');
+        }
+      });
     }, WATCHDOG_PROBE_MS);
     timer.unref();
     return timer;
