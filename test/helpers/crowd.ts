@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
 import { RawClient } from './socket-client.ts';
 
@@ -44,6 +45,34 @@ export class Crowd {
       });
     });
   }
+}
+
+/**
+ * Requests from another room's host and viewer, every 60 ms while `during` runs (and 300 ms
+ * after); their ack times in ms. They are cheap requests the rate limits allow at this pace.
+ */
+export async function probeWhile(host: RawClient, viewer: RawClient, during: () => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  let done = false;
+  const probing = (async () => {
+    for (let i = 0; !done; i++) {
+      const started = performance.now();
+      const code = i % 2 === 0 ? (await host.send('listParticipants', { limit: 10 })).ok : await viewer.code('resumeConsumer', { consumerId: 'nope' });
+      assert.ok(code === true || code === 'CONSUMER_NOT_FOUND', `probe answered ${String(code)}`);
+      times.push(performance.now() - started);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+  })();
+  await during();
+  await new Promise((r) => setTimeout(r, 300));
+  done = true;
+  await probing;
+  return times;
+}
+
+export function p99(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
 }
 
 async function runCrowd(url: string, room: string, size: number): Promise<void> {

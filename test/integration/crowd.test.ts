@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { OnstageServer } from '../../server/src/app.ts';
 import { startServer } from '../helpers/server.ts';
-import { Crowd, type CrowdStats } from '../helpers/crowd.ts';
+import { Crowd, p99, probeWhile, type CrowdStats } from '../helpers/crowd.ts';
 import { RawClient } from '../helpers/socket-client.ts';
 
 /**
@@ -38,38 +38,12 @@ after(async () => {
   await server?.close();
 });
 
-/** Requests from the other room's host and viewer, every 60 ms while `during` runs; their ack times. */
-async function probeWhile(during: () => Promise<void>): Promise<number[]> {
-  const times: number[] = [];
-  let done = false;
-  const probing = (async () => {
-    for (let i = 0; !done; i++) {
-      const started = performance.now();
-      // Cheap requests the rate limits allow at this pace: a page of the host's list, an unknown consumer.
-      const code = i % 2 === 0 ? (await probeHost.send('listParticipants', { limit: 10 })).ok : await probeViewer.code('resumeConsumer', { consumerId: 'nope' });
-      assert.ok(code === true || code === 'CONSUMER_NOT_FOUND', `probe answered ${String(code)}`);
-      times.push(performance.now() - started);
-      await new Promise((r) => setTimeout(r, 60));
-    }
-  })();
-  await during();
-  await new Promise((r) => setTimeout(r, 300));
-  done = true;
-  await probing;
-  return times;
-}
-
 /**
  * The bound on another room's p99. Before the fixes these requests took 8-16 s. What remains is
  * socket.io's and ws's own work per socket (a close handshake and teardown each: 500 abrupt drops
  * in one poll cost about 70-110 ms on this 2-core machine); the measured p99 is printed.
  */
 const OTHER_ROOM_P99_MS = 250;
-
-function p99(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
-}
 
 function assertNobodyDropped(clients: RawClient[]): void {
   const dropped = clients.filter((c) => !c.socket.connected).length;
@@ -78,7 +52,7 @@ function assertNobodyDropped(clients: RawClient[]): void {
 
 test(`one viewer's 1,000 stage request/cancel pairs in a room of ${CROWD}: refused fast, folded into a few updates`, { timeout: 60_000 }, async () => {
   let stats: CrowdStats | undefined;
-  const times = await probeWhile(async () => {
+  const times = await probeWhile(probeHost, probeViewer, async () => {
     stats = await crowd.command({ do: 'flood', requests: 2000 });
   });
   const { codes, stageChangedMax, connected } = stats!;
@@ -101,7 +75,7 @@ test(`${CROWD} viewers dropping at once: the host gets a few change lists, not $
   const audience: number[] = [];
   host.socket.on('audience', ({ viewers }: { viewers: number }) => audience.push(viewers));
   const awayReported = () => updates.reduce((n, u) => n + u.updated.filter((p) => p.away).length, 0);
-  const times = await probeWhile(async () => {
+  const times = await probeWhile(probeHost, probeViewer, async () => {
     await crowd.command({ do: 'drop' });
     const deadline = Date.now() + 20_000;
     while (awayReported() < CROWD - 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
