@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { loadDemoAssets } from './http/demo-assets.ts';
 import { guardConnections } from './http/connection-guard.ts';
+import { socketChannels } from './signalling/socket-channels.ts';
 import { createHttpHandler, createOpsHandler, type HttpDeps } from './http/http-handler.ts';
 import { WorkerPool } from './media/worker-pool.ts';
 import { RecordingService } from './recording/recording-service.ts';
@@ -63,7 +64,6 @@ export class OnstageServer {
       failure: (reason) => metrics?.recorderFailed(reason),
       finished: (status) => metrics?.recordingFinished(status),
     });
-    const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), (room) => recordings.attach(room));
     // Timeouts are checked every second (Node's default, 30 s, held slow headers for up to 105 s).
     const http = createServer({ connectionsCheckingInterval: 1000 });
     const guard = guardConnections(http, config.http.limits, logger.child({ component: 'http' }));
@@ -78,6 +78,10 @@ export class OnstageServer {
       connectTimeout: config.authTimeoutMs,
     });
     io.use(socketAuth(config.auth.secret));
+    const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), {
+      channels: socketChannels(io),
+      onOpen: (room) => recordings.attach(room),
+    });
     metrics = new Metrics({
       rooms: () => rooms.roomCount,
       participants: () => rooms.participantCount,

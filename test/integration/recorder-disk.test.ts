@@ -31,7 +31,7 @@ test('a full disk is reported (status, metric, log) while live HLS and the show 
   cleanup.push(() => pool.close());
   const failures: string[] = [];
   const recordings = await RecordingService.create(config.recorder, logger, { failure: (r) => failures.push(r), finished: () => {} });
-  const rooms = new RoomRegistry(pool, config, logger, (room) => recordings.attach(room));
+  const rooms = new RoomRegistry(pool, config, logger, { onOpen: (room) => recordings.attach(room) });
   cleanup.push(() => recordings.closeAll());
   cleanup.push(() => rooms.closeAll());
 

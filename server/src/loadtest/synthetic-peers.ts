@@ -7,7 +7,9 @@ import type { Room } from '../rooms/room.ts';
  * PeerMedia code as real ones, over plain RTP transports. Used by the capacity benchmark.
  */
 
-const SILENT: Connection = { notify: () => undefined, close: () => undefined };
+let silentSerial = 0;
+/** A connection that delivers nothing: synthetic peers need no events. */
+const silent = (): Connection => ({ id: `synthetic-${++silentSerial}`, notify: () => undefined, close: () => undefined });
 
 export type PlainSource = { kind: MediaKind; rtpParameters: RtpParameters };
 
@@ -18,7 +20,7 @@ export async function joinPlainHost(
   sources: PlainSource[],
   listenIp: string,
 ): Promise<{ participantId: string; ports: { kind: MediaKind; port: number; rtcpPort: number }[]; stats: () => ReturnType<Participant['media']['producerStats']> }> {
-  const { participant } = room.join({ identity, displayName: identity, role: 'host', connection: SILENT });
+  const { participant } = room.join({ identity, displayName: identity, role: 'host', connection: silent() });
   const ports = [];
   for (const source of sources) {
     // One comedia transport per track: FFmpeg sends each stream (and its RTCP) from its own ports.
@@ -46,7 +48,7 @@ export async function joinSyntheticViewer(
   sink: { ip: string; port: number },
   listenIp: string,
 ): Promise<{ participantId: string; leave(): void }> {
-  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: SILENT });
+  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: silent() });
   const t = await participant.media.createPlainTransport({
     direction: 'recv',
     listenIp,
@@ -75,7 +77,7 @@ export function withoutTransportCc(caps: RtpCapabilities): RtpCapabilities {
  * signalling handlers make for a browser, without a socket.
  */
 export function joinInProcessViewer(room: Room, identity: string) {
-  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: SILENT });
+  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: silent() });
   return {
     routerRtpCapabilities: room.rtpCapabilities,
     producerIds: room.producers().map((p) => p.producerId),

@@ -6,6 +6,8 @@ export type Notify = <N extends ServerEventName>(name: N, body: ServerEvent<N>) 
 
 /** One live connection of a participant (a socket); a reconnect brings a new one. */
 export type Connection = {
+  /** Unique among this node's connections (a socket's id). */
+  readonly id: string;
   notify: Notify;
   /** Drops the connection (the participant was replaced or removed). */
   close(): void;
@@ -39,6 +41,11 @@ export class Participant {
 
   get media(): PeerMedia {
     return this.#media;
+  }
+
+  /** The connection that reaches the client now; undefined while away. */
+  get connection(): Connection | undefined {
+    return this.#connection;
   }
 
   get left(): boolean {

@@ -3,6 +3,14 @@ import type { Logger } from '../logger.ts';
 import { RoomRouter, type RoomRouterOptions } from '../media/room-router.ts';
 import type { WorkerPool } from '../media/worker-pool.ts';
 import { Room } from './room.ts';
+import { localChannels, type RoomChannels } from './room-channel.ts';
+
+export type RoomRegistryOptions = {
+  /** How room-wide events reach participants (socket.io rooms in the server); local by default. */
+  channels?: RoomChannels;
+  /** Sees every room as it opens (the recorder follows rooms this way). */
+  onOpen?: (room: Room) => void;
+};
 
 /** Owns every room of this node: creates a room on first join, forgets it when it closes. */
 export class RoomRegistry {
@@ -13,12 +21,13 @@ export class RoomRegistry {
   readonly #rooms = new Map<string, Room>();
   readonly #creating = new Map<string, Promise<Room>>();
 
+  readonly #channels: RoomChannels;
   readonly #onOpen: (room: Room) => void;
 
-  /** `onOpen` sees every room as it opens (the recorder follows rooms this way). */
-  constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger, onOpen: (room: Room) => void = () => {}) {
+  constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger, options: RoomRegistryOptions = {}) {
     this.#pool = pool;
-    this.#onOpen = onOpen;
+    this.#channels = options.channels ?? localChannels();
+    this.#onOpen = options.onOpen ?? (() => {});
     this.#policy = config.room;
     this.#routerOptions = { speakerThresholdDb: config.rtc.speakerThresholdDb, viewersPerRouter: config.rtc.viewersPerRouter };
     this.#logger = logger;
@@ -67,7 +76,7 @@ export class RoomRegistry {
   async #create(id: string): Promise<Room> {
     const logger = this.#logger.child({ room: id });
     const router = await RoomRouter.create(this.#pool, this.#routerOptions, logger);
-    const room = new Room(id, router, this.#policy, logger);
+    const room = new Room(id, router, this.#channels.open(id), this.#policy, logger);
     this.#rooms.set(id, room);
     room.once('closed', () => {
       if (this.#rooms.get(id) === room) this.#rooms.delete(id);

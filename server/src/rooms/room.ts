@@ -23,6 +23,7 @@ import { recorderFeed } from '../media/recorder-feed.ts';
 import type { RoomRouter } from '../media/room-router.ts';
 import { Chat } from './chat.ts';
 import { Participant, type Connection } from './participant.ts';
+import type { RoomChannel } from './room-channel.ts';
 import { Stage, type UnseatReason } from './stage.ts';
 import { Throttle } from './throttle.ts';
 
@@ -59,11 +60,13 @@ export type JoinInit = { identity: string; displayName: string; role: Role; conn
  * A live show: the host, co-hosts on stage, viewers, chat, and the rules of who may do what.
  * Nothing one participant does costs the room a message to everyone per action: stage changes,
  * the host's participant list and the viewer count go out throttled, as the latest state or as the
- * changes since the last update.
+ * changes since the last update. Room-wide events go through the room's channel, encoded once.
  */
 export class Room extends EventEmitter<RoomEvents> {
   readonly id: string;
   readonly #router: RoomRouter;
+  /** Everyone connected here, for room-wide events. */
+  readonly #channel: RoomChannel;
   readonly #policy: RoomPolicy;
   readonly #logger: Logger;
   readonly #participants = new Map<string, Participant>();
@@ -89,10 +92,11 @@ export class Room extends EventEmitter<RoomEvents> {
   #hostAwayUntil: number | undefined;
   #closed = false;
 
-  constructor(id: string, router: RoomRouter, policy: RoomPolicy, logger: Logger) {
+  constructor(id: string, router: RoomRouter, channel: RoomChannel, policy: RoomPolicy, logger: Logger) {
     super();
     this.id = id;
     this.#router = router;
+    this.#channel = channel;
     this.#policy = policy;
     this.#logger = logger;
     this.#stage = new Stage(policy.stage);
@@ -111,7 +115,8 @@ export class Room extends EventEmitter<RoomEvents> {
     router.once('failed', () => this.close('media_failure'));
     // A secondary worker died: its viewers reconnect, resume, and get media on a live router.
     router.on('peersLost', (lost) => {
-      for (const p of this.#participants.values()) if (lost.includes(p.media)) p.dropConnection();
+      const gone = new Set(lost);
+      for (const p of this.#participants.values()) if (gone.has(p.media)) p.dropConnection();
     });
     router.on('dominantSpeaker', (producerId) => {
       const speaker = (producerId && this.#producers.get(producerId)?.participantId) ?? null;
@@ -229,6 +234,7 @@ export class Room extends EventEmitter<RoomEvents> {
     const participant = new Participant({ ...init, id, seq: this.#nextSeq++, media: this.#createMedia(id, init.role, log) });
     this.#participants.set(id, participant);
     this.#byIdentity.set(init.identity, participant);
+    this.#channel.add(init.connection);
     if (participant.role === 'host') {
       this.#host = participant;
       this.#stage.setHost(id);
@@ -245,6 +251,7 @@ export class Room extends EventEmitter<RoomEvents> {
   /** The participant's connection dropped: keep their place for the grace period. */
   disconnect(participant: Participant, connection: Connection): void {
     if (!participant.detach(connection)) return;
+    this.#channel.remove(connection);
     this.#logger.info({ peer: participant.id }, 'connection lost; waiting for a reconnect');
     const timer = setTimeout(() => {
       this.#awayTimers.delete(participant.id);
@@ -262,6 +269,7 @@ export class Room extends EventEmitter<RoomEvents> {
   leave(participant: Participant, reason: ShowEndReason = 'host_left'): void {
     if (!this.#participants.delete(participant.id)) return;
     this.#byIdentity.delete(participant.identity);
+    if (participant.connection) this.#channel.remove(participant.connection);
     clearTimeout(this.#awayTimers.get(participant.id));
     this.#awayTimers.delete(participant.id);
     participant.markLeft();
@@ -408,6 +416,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#producers.clear();
     this.#flowing.clear();
     this.#host = undefined;
+    this.#channel.close();
     this.#router.close();
     this.#logger.info({ why }, 'room closed');
     this.emit('closed');
@@ -417,7 +426,9 @@ export class Room extends EventEmitter<RoomEvents> {
     clearTimeout(this.#awayTimers.get(participant.id));
     this.#awayTimers.delete(participant.id);
     const log = this.#logger.child({ peer: participant.id, role: participant.role });
+    if (participant.connection) this.#channel.remove(participant.connection);
     participant.resume(connection, this.#createMedia(participant.id, participant.role, log));
+    this.#channel.add(connection);
     if (participant === this.#host && this.#hostAwayUntil !== undefined) {
       this.#hostAwayUntil = undefined;
       this.#notifyAll('hostBack', {}, participant);
@@ -517,8 +528,10 @@ export class Room extends EventEmitter<RoomEvents> {
     p.notify(name, body);
   };
 
-  /** Everyone in the room (but `except`) gets this event. */
+  /** Everyone connected (but `except`) gets this event, handed to the room's channel once. */
   #notifyAll: <N extends ServerEventName>(name: N, body: ServerEvent<N>, except?: Participant) => void = (name, body, except) => {
-    for (const p of this.#participants.values()) if (p !== except && !p.away) this.#notify(p, name, body);
+    const skip = except?.connection;
+    this.#messagesSent += this.#channel.size - (skip ? 1 : 0);
+    this.#channel.emit(name, body, skip);
   };
 }

@@ -74,6 +74,7 @@ export class SignallingSession {
       },
     });
     this.#connection = {
+      id: socket.id,
       notify: (name, body) => socket.emit(name, body),
       close: () => socket.disconnect(true),
     };
