@@ -24,6 +24,7 @@ import { plotCpuAgainstViewers } from './lib/plot.ts';
 import { cpuSeconds, pin, rssBytes, sleep, udpDrops } from './lib/proc.ts';
 import { startBare, startOnstage, type System } from './lib/systems.ts';
 import { UdpSink } from './lib/udp-sink.ts';
+import { stallReport, type StallReport } from '../server/src/media/worker-stall-report.ts';
 import type { WebRtcViewer } from './lib/webrtc-viewer.ts';
 
 const { values } = parseArgs({
@@ -58,7 +59,16 @@ type Step = {
   /** Frames per second the real WebRTC viewer (libwebrtc) decoded; the source sends 30. */
   decodedFps: number;
 };
-type Run = { system: string; round: number; workers: number; steps: Step[]; stoppedBy: string; viewersAt85: number | undefined };
+type Run = {
+  system: string;
+  round: number;
+  workers: number;
+  steps: Step[];
+  stoppedBy: string;
+  viewersAt85: number | undefined;
+  /** What each worker was doing when a step stalled. */
+  stallReports?: ({ pid: number } & StallReport)[];
+};
 
 const started = Date.now();
 const say = (line: string) => process.stdout.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
@@ -90,6 +100,11 @@ async function measure(sys: System, round: number, cpuOf: (index: number) => str
         // Seen on this machine near saturation, with bare mediasoup too: a worker request never answered.
         run.stoppedBy = (err as Error).message;
         say(`${sys.name}: ${run.stoppedBy}`);
+        if (run.stoppedBy.startsWith('stalled')) {
+          // Where the workers stand, while they still stand there (gdb attaches, prints, detaches).
+          run.stallReports = await Promise.all(sys.workerPids.map(async (pid) => ({ pid, ...(await stallReport(pid, 20_000)) })));
+          for (const r of run.stallReports) say(`worker ${r.pid}: ${JSON.stringify(r, null, 2)}`);
+        }
         break;
       }
       run.steps.push(step);

@@ -2,7 +2,8 @@
 # Builds the mediasoup worker with no internet: mediasoup's own postinstall downloads a prebuilt
 # binary, which fails offline. We build the worker from the npm tarball's sources against Debian
 # packages (plus libsrtp2 built from Debian's source package with OpenSSL, which is about twice as
-# cheap per packet as Debian's NSS build), apply our patch, and cache the binary outside the clone.
+# cheap per packet as Debian's NSS build, and libuv from Debian's source package with a fix from
+# libuv 1.45, see below), apply our patch, and cache the binary outside the clone.
 #
 # Prints progress on stderr and, as its last stdout line, the path of the worker binary.
 # An existing MEDIASOUP_WORKER_BIN is used as is.
@@ -14,6 +15,7 @@ MS_VERSION=3.27.1
 LIBSRTP_BUILD="libsrtp2-2.5.0 openssl static v1"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 patch_file="$here/mediasoup/mediasoup-$MS_VERSION-worker.patch"
+libuv_patch="$here/mediasoup/libuv-1.44.2-write-queue.patch"
 started=$SECONDS
 
 say() { printf '[worker-build %4ss] %s\n' "$((SECONDS - started))" "$*" >&2; }
@@ -26,7 +28,7 @@ if [[ -n "${MEDIASOUP_WORKER_BIN:-}" ]]; then
   exit 0
 fi
 
-key=$( { echo "$MS_VERSION $LIBSRTP_BUILD"; cat "$patch_file"; } | sha256sum | cut -c1-16)
+key=$( { echo "$MS_VERSION $LIBSRTP_BUILD"; cat "$patch_file" "$libuv_patch"; } | sha256sum | cut -c1-16)
 cache_root=${ONSTAGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/onstage}
 cache_dir="$cache_root/mediasoup-worker-$MS_VERSION-$key"
 
@@ -39,7 +41,7 @@ say "cache miss: building mediasoup-worker $MS_VERSION (key $key); this takes 5-
 
 install_build_packages() {
   local need=()
-  for p in meson ninja-build pkg-config g++ make patch xz-utils dpkg-dev libuv1-dev libssl-dev libflatbuffers-dev \
+  for p in meson ninja-build pkg-config g++ make cmake patch xz-utils dpkg-dev libssl-dev libflatbuffers-dev \
            flatbuffers-compiler libabsl-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
   done
@@ -60,8 +62,8 @@ install_build_packages() {
   apt-get update -qq
   say "installing build packages"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports meson >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ninja-build pkg-config g++ make patch xz-utils dpkg-dev \
-    libuv1-dev libssl-dev libflatbuffers-dev flatbuffers-compiler libabsl-dev >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ninja-build pkg-config g++ make cmake patch xz-utils dpkg-dev \
+    libssl-dev libflatbuffers-dev flatbuffers-compiler libabsl-dev >/dev/null
 }
 
 install_build_packages
@@ -78,7 +80,22 @@ srtp_src=$(find "$work" -maxdepth 1 -type d -name 'libsrtp2-*' | head -n 1)
 srtp_prefix="$work/srtp-prefix"
 (cd "$srtp_src" && CFLAGS="-O2 -fPIC" ./configure --enable-openssl --prefix="$srtp_prefix" >>"$log" 2>&1 \
   && make -j"${JOBS:-$(nproc)}" >>"$log" 2>&1 && make install >>"$log" 2>&1) || { tail -n 30 "$log" >&2; die "libsrtp2 build failed"; }
-export PKG_CONFIG_PATH="$srtp_prefix/lib/pkgconfig"
+
+# Debian's libuv 1.44 writes one queued request per writable event: a worker whose loop turns
+# slowly (a CPU-starved worker fanning out to hundreds of consumers) queues its channel messages
+# (bursts of a consumer-score notification per consumer) faster than it writes them, and its
+# answers to requests wait behind the queue for ever: the "worker stall". libuv 1.45 writes up
+# to 32 per event (libuv PR #3728); the patch backports that.
+say "building libuv with the libuv 1.45 write-queue fix from Debian's source package"
+(cd "$work" && apt-get source -qq libuv1 >>"$log" 2>&1) || die "apt-get source libuv1 failed; is a deb-src entry configured?"
+uv_src=$(find "$work" -maxdepth 1 -type d -name 'libuv1-*' | head -n 1)
+uv_prefix="$work/uv-prefix"
+(cd "$uv_src" && patch -p1 --quiet < "$libuv_patch") || die "the libuv patch did not apply"
+(cmake -S "$uv_src" -B "$uv_src/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DLIBUV_BUILD_TESTS=OFF \
+  -DCMAKE_INSTALL_PREFIX="$uv_prefix" -DCMAKE_INSTALL_LIBDIR=lib >>"$log" 2>&1 \
+  && cmake --build "$uv_src/build" -j"${JOBS:-$(nproc)}" >>"$log" 2>&1 && cmake --install "$uv_src/build" >>"$log" 2>&1) \
+  || { tail -n 30 "$log" >&2; die "libuv build failed"; }
+export PKG_CONFIG_PATH="$srtp_prefix/lib/pkgconfig:$uv_prefix/lib/pkgconfig"
 
 say "known-answer test of the libsrtp3-on-libsrtp2 shim against this libsrtp2"
 (cd "$work" && npm pack --silent "mediasoup@$MS_VERSION" >>"$log" 2>&1) || die "npm pack mediasoup@$MS_VERSION failed"
@@ -104,9 +121,9 @@ set -e
 [[ $rc -eq 0 ]] || { grep -E -A5 'error|FAILED' "$log" | head -n 60 >&2; die "ninja failed"; }
 
 bin="$worker_src/build-release/mediasoup-worker"
-if ldd "$bin" | grep -Eq 'libnss3|libsrtp2'; then
+if ldd "$bin" | grep -Eq 'libnss3|libsrtp2|libuv'; then
   ldd "$bin" >&2
-  die "worker links libnss3 or a shared libsrtp2; expected our static OpenSSL libsrtp2"
+  die "worker links libnss3 or a shared libsrtp2 or libuv; expected our static OpenSSL libsrtp2 and patched libuv"
 fi
 
 mkdir -p "$cache_root"

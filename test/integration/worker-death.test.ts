@@ -85,9 +85,12 @@ test('a worker that stops answering (SIGSTOP) is killed by the watchdog, replace
     assert.equal(ready, 200, 'ready again once the worker is replaced');
     const readyMs = performance.now() - stoppedAt;
     assert.ok(!workerPids().includes(pid), 'the stopped worker is gone');
-    const stacks = errors.find((e) => typeof e['backtraces'] === 'string')?.['backtraces'] as string | undefined;
-    assert.ok(stacks, 'the hung worker\'s threads were logged before it was killed');
-    assert.match(stacks, /^#\d+ .* in .*/m, 'as gdb backtraces');
+    const report = errors.find((e) => e['msg'] === 'what the hung worker was doing');
+    assert.ok(report, 'a stall report was logged before the worker was killed');
+    assert.equal(report['state'], 'T', 'it names the state (stopped)');
+    assert.equal(report['cpuPercent'], 0, 'and the CPU it used (none)');
+    const stacks = String(report['backtraces']);
+    assert.match(stacks, /^#\d+ .* in .*/m, 'with gdb backtraces of its threads');
     process.stdout.write(`# SIGSTOP -> show ended after ${endedMs.toFixed(0)} ms, node ready again after ${readyMs.toFixed(0)} ms (watchdog 2000 ms); ${stacks.split('\n').length} backtrace lines logged\n`);
 
     // Everyone can come back to a working room on the new worker.

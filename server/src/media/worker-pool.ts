@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.ts';
-import { threadBacktraces } from './worker-backtrace.ts';
+import { stallReport } from './worker-stall-report.ts';
 
 export type WorkerPoolOptions = {
   size: number;
@@ -32,8 +32,8 @@ type WorkerPoolEvents = {
 const RESTART_DELAY_MS = 500;
 /** How often the watchdog asks each worker for a sign of life. */
 const WATCHDOG_PROBE_MS = 1000;
-/** How long the watchdog waits for gdb's backtraces of a hung worker before killing it anyway. */
-const BACKTRACE_TIMEOUT_MS = 5000;
+/** How long the watchdog spends on a hung worker's stall report before killing it anyway. */
+const STALL_REPORT_TIMEOUT_MS = 5000;
 
 /**
  * Owns the mediasoup workers. A worker that dies is replaced on the same port after a short delay;
@@ -128,8 +128,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /**
    * A worker can stop answering without exiting (seen near saturation): it is asked for its
    * resource usage every second, and one that has not answered within `watchdogMs` is killed, so
-   * it dies like a crashed one and its rooms recover the same way. Its threads' backtraces are
-   * logged first (when gdb is installed), so a stall leaves evidence of where it stood.
+   * it dies like a crashed one and its rooms recover the same way. A stall report (state, CPU,
+   * kernel and gdb stacks) is logged first, so a stall leaves evidence of where it stood.
    */
   #watch(worker: types.Worker, log: Logger): NodeJS.Timeout {
     let askedAt: number | undefined;
@@ -148,8 +148,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       clearInterval(timer);
       log.error({ silentMs: Math.round(silentMs) }, 'mediasoup worker stopped answering; killing it');
       this.emit('workerHung', worker.pid);
-      void threadBacktraces(worker.pid, BACKTRACE_TIMEOUT_MS).then((backtraces) => {
-        if (backtraces) log.error({ backtraces }, 'the hung worker was here (gdb)');
+      void stallReport(worker.pid, STALL_REPORT_TIMEOUT_MS).then((report) => {
+        log.error(report, 'what the hung worker was doing');
         try {
           process.kill(worker.pid, 'SIGKILL');
         } catch (err) {
