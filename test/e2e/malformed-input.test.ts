@@ -151,6 +151,15 @@ test('malformed, oversized, unknown and out-of-order requests get error codes; t
     }),
     'INVALID_PAYLOAD',
   );
+  // The worker itself refuses these (a second track with an SSRC or MID already in use): still the client's mistake.
+  const vp8 = (ssrc: number, mid: string) => ({
+    transportId: send.transportId,
+    kind: 'video',
+    rtpParameters: { mid, codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 }], encodings: [{ ssrc }] },
+  });
+  await other.ok('produce', vp8(1111, '0'));
+  await hostExpect('produce a second track with an SSRC in use', 'INVALID_PAYLOAD', 'produce', vp8(1111, '1'));
+  await hostExpect('produce a second track with a MID in use', 'INVALID_PAYLOAD', 'produce', vp8(2222, '0'));
   other.close();
   bad.close();
 

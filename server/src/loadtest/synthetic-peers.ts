@@ -19,12 +19,12 @@ export async function joinPlainHost(
   identity: string,
   sources: PlainSource[],
   listenIp: string,
-): Promise<{ participantId: string; ports: { kind: MediaKind; port: number; rtcpPort: number }[]; stats: () => ReturnType<Participant['media']['producerStats']> }> {
+): Promise<{ participantId: string; ports: { kind: MediaKind; port: number; rtcpPort: number }[]; stats: () => ReturnType<Room['producerStats']> }> {
   const { participant } = room.join({ identity, displayName: identity, role: 'host', connection: silent() });
   const ports = [];
   for (const source of sources) {
     // One comedia transport per track: FFmpeg sends each stream (and its RTCP) from its own ports.
-    const t = await participant.media.createPlainTransport({
+    const t = await room.createPlainTransport(participant, {
       direction: 'send',
       listenIp,
       comedia: true,
@@ -34,7 +34,7 @@ export async function joinPlainHost(
     await room.produce(participant, t.transportId, source.kind, source.rtpParameters);
     ports.push({ kind: source.kind, port: t.port, rtcpPort: t.rtcpPort ?? t.port });
   }
-  return { participantId: participant.id, ports, stats: () => participant.media.producerStats() };
+  return { participantId: participant.id, ports, stats: () => room.producerStats(participant) };
 }
 
 /**
@@ -49,7 +49,7 @@ export async function joinSyntheticViewer(
   listenIp: string,
 ): Promise<{ participantId: string; leave(): void }> {
   const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: silent() });
-  const t = await participant.media.createPlainTransport({
+  const t = await room.createPlainTransport(participant, {
     direction: 'recv',
     listenIp,
     comedia: false,
@@ -59,8 +59,8 @@ export async function joinSyntheticViewer(
   });
   const caps = withoutTransportCc(room.rtpCapabilities);
   for (const p of room.producers()) {
-    const { consumerId } = await participant.media.consume(t.transportId, p.producerId, caps);
-    await participant.media.resumeConsumer(consumerId);
+    const { consumerId } = await room.consume(participant, t.transportId, p.producerId, caps);
+    await room.resumeConsumer(participant, consumerId);
   }
   return { participantId: participant.id, leave: () => room.leave(participant) };
 }
@@ -82,9 +82,9 @@ export function joinInProcessViewer(room: Room, identity: string) {
     routerRtpCapabilities: room.rtpCapabilities,
     producerIds: room.producers().map((p) => p.producerId),
     createRecvTransport: () => room.createTransport(participant, 'recv'),
-    connect: (transportId: string, dtlsParameters: DtlsParameters) => participant.media.connectTransport(transportId, dtlsParameters),
-    consume: (transportId: string, producerId: string, caps: RtpCapabilities) => participant.media.consume(transportId, producerId, caps),
-    resume: (consumerId: string) => participant.media.resumeConsumer(consumerId),
+    connect: (transportId: string, dtlsParameters: DtlsParameters) => room.connectTransport(participant, transportId, dtlsParameters),
+    consume: (transportId: string, producerId: string, caps: RtpCapabilities) => room.consume(participant, transportId, producerId, caps),
+    resume: (consumerId: string) => room.resumeConsumer(participant, consumerId),
     leave: () => room.leave(participant),
   };
 }

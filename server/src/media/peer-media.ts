@@ -4,6 +4,7 @@ import { errors, type types } from 'mediasoup';
 import type { DtlsParameters, MediaKind, Quality, RtpCapabilities, RtpParameters, TransportOptions } from '@onstage/protocol';
 import { InvalidInputError, MediaError, NotFoundError, OnstageError, StateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { ProducerDirectory } from './producer-directory.ts';
 
 export type Direction = 'send' | 'recv';
 
@@ -16,7 +17,8 @@ export type PeerMediaContext = {
   place(): Promise<RouterPlacement>;
   /** A producer of the room as seen on `router` (piped there if needed), or undefined. */
   producerOn(router: types.Router, producerId: string): Promise<types.Producer | undefined>;
-  registerProducer(producer: types.Producer, router: types.Router): void;
+  /** The room's producers; this peer's own are entered there. */
+  directory: ProducerDirectory;
 };
 
 /** Simulcast layer per preferred quality; 'auto' allows the best, mediasoup lowers it to fit bandwidth. */
@@ -24,10 +26,6 @@ const SPATIAL_LAYER: Record<Quality, number> = { low: 0, medium: 1, high: 2, aut
 
 type PeerMediaEvents = {
   closed: [];
-  producerClosed: [producerId: string];
-  producerPaused: [producerId: string, paused: boolean];
-  /** The worker got the first RTP packet of this producer. */
-  producerFlowing: [producerId: string];
   /** A consumer was closed from the server side (its producer or transport went away). */
   consumerClosed: [consumerId: string];
 };
@@ -53,13 +51,12 @@ export type PlainTransportOptions = {
 
 /**
  * All mediasoup objects of one participant: at most one transport per direction, its producers and
- * its consumers. Owns them and closes them.
+ * its consumers. Owns them and closes them. Its producers are listed in the room's directory.
  */
 export class PeerMedia extends EventEmitter<PeerMediaEvents> {
   readonly #ctx: PeerMediaContext;
   readonly #logger: Logger;
   readonly #transports = new Map<string, PeerTransport>();
-  readonly #producers = new Map<string, types.Producer>();
   readonly #consumers = new Map<string, types.Consumer>();
   #quality: Quality = 'auto';
   #placement: Promise<RouterPlacement> | undefined;
@@ -69,10 +66,6 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     super();
     this.#ctx = ctx;
     this.#logger = logger;
-  }
-
-  get producerIds(): string[] {
-    return [...this.#producers.keys()];
   }
 
   /** Creates the transport for a direction, replacing (and closing) an earlier one. */
@@ -138,7 +131,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     if (t.connected) throw new StateError('ALREADY_CONNECTED', 'transport is already connected');
     t.connected = true;
     try {
-      await mediaCall(() => t.transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }));
+      await mediaCall(() => t.transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters }), 'client');
     } catch (err) {
       t.connected = false;
       throw err;
@@ -147,30 +140,24 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
 
   async produce(transportId: string, kind: MediaKind, rtpParameters: RtpParameters): Promise<{ producerId: string }> {
     const t = this.#transport(transportId, 'send');
-    if (this.#producers.size >= MAX_PRODUCERS) {
+    if (this.#producers().length >= MAX_PRODUCERS) {
       throw new InvalidInputError('INVALID_PAYLOAD', `at most ${MAX_PRODUCERS} tracks per participant`);
     }
-    const producer = await mediaCall(() =>
-      t.transport.produce({ kind, rtpParameters: rtpParameters as types.RtpParameters }),
-    );
+    const producer = await mediaCall(() => t.transport.produce({ kind, rtpParameters: rtpParameters as types.RtpParameters }), 'client');
     if (this.#closed || t.transport.closed) {
       producer.close();
       throw new MediaError('MEDIA_ERROR', 'transport closed while producing');
     }
-    this.#producers.set(producer.id, producer);
-    producer.observer.once('close', () => {
-      this.#producers.delete(producer.id);
-      this.emit('producerClosed', producer.id);
-    });
-    void whenFlowing(producer).then((flowing) => flowing && this.emit('producerFlowing', producer.id));
-    this.#ctx.registerProducer(producer, (await this.#where()).router);
+    const { directory } = this.#ctx;
+    directory.add(producer, (await this.#where()).router, this);
+    void whenFlowing(producer).then((flowing) => flowing && directory.markFlowing(producer.id));
     return { producerId: producer.id };
   }
 
   /** Packets and bytes each of this peer's producers has received so far. */
   async producerStats(): Promise<{ producerId: string; kind: MediaKind; packets: number; bytes: number }[]> {
     const out = [];
-    for (const producer of this.#producers.values()) {
+    for (const producer of this.#producers()) {
       let packets = 0;
       let bytes = 0;
       for (const s of await producer.getStats()) {
@@ -184,15 +171,15 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
 
   /** Stops sending everything (e.g. a co-host leaving the stage); the transport stays for next time. */
   closeProducers(): void {
-    for (const producer of [...this.#producers.values()]) producer.close();
+    for (const producer of this.#producers()) producer.close();
   }
 
   /** Pauses or resumes this peer's producers of one kind (muting); their consumers follow. */
   async setPaused(kind: MediaKind, paused: boolean): Promise<void> {
-    for (const producer of this.#producers.values()) {
+    for (const producer of this.#producers()) {
       if (producer.kind !== kind || producer.paused === paused) continue;
       await mediaCall(() => (paused ? producer.pause() : producer.resume()));
-      this.emit('producerPaused', producer.id, paused);
+      this.#ctx.directory.markPaused(producer.id);
     }
   }
 
@@ -208,9 +195,9 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
   }
 
   closeProducer(producerId: string): void {
-    const producer = this.#producers.get(producerId);
-    if (!producer) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} of this participant`);
-    producer.close();
+    const entry = this.#ctx.directory.get(producerId);
+    if (entry?.peer !== this) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} of this participant`);
+    entry.producer.close();
   }
 
   async consume(
@@ -276,6 +263,10 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     this.emit('closed');
   }
 
+  #producers(): types.Producer[] {
+    return this.#ctx.directory.ofPeer(this);
+  }
+
   #where(): Promise<RouterPlacement> {
     if (this.#closed) return Promise.reject(new MediaError('MEDIA_ERROR', 'this participant has left'));
     this.#placement ??= this.#ctx.place().catch((err: unknown) => {
@@ -301,8 +292,11 @@ const MEDIA_CALL_TIMEOUT_MS = 10_000;
 /**
  * Runs a mediasoup call and maps its failures: mediasoup throws TypeError or UnsupportedError for
  * parameters it rejects (the client's fault); anything else, a timeout included, is a media failure.
+ * For calls whose parameters all come from the client (`rejections: 'client'`: produce, connect),
+ * the worker refusing the request (a duplicate SSRC or MID, say) is the client's fault too; a
+ * closed worker or channel, an entity gone from the worker and a timeout stay media failures.
  */
-async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
+async function mediaCall<T>(fn: () => Promise<T>, rejections: 'client' | 'server' = 'server'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new MediaError('MEDIA_ERROR', `the media worker did not answer within ${MEDIA_CALL_TIMEOUT_MS} ms`)), MEDIA_CALL_TIMEOUT_MS);
@@ -312,6 +306,9 @@ async function mediaCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof OnstageError) throw err;
     if (err instanceof TypeError || err instanceof errors.UnsupportedError) throw new InvalidInputError('INVALID_PAYLOAD', err.message, { cause: err });
+    if (rejections === 'client' && err instanceof Error && !(err instanceof errors.WorkerClosedError) && !(err instanceof errors.NotFoundError)) {
+      throw new InvalidInputError('INVALID_PAYLOAD', err.message, { cause: err });
+    }
     throw new MediaError('MEDIA_ERROR', (err as Error).message ?? 'media operation failed', { cause: err });
   } finally {
     clearTimeout(timer);

@@ -4,6 +4,7 @@ import type { RtpCapabilities } from '@onstage/protocol';
 import type { Logger } from '../logger.ts';
 import { ROUTER_MEDIA_CODECS } from './codecs.ts';
 import { PeerMedia, type RouterPlacement } from './peer-media.ts';
+import { ProducerDirectory } from './producer-directory.ts';
 import type { MediaWorker, WorkerPool } from './worker-pool.ts';
 
 type RoomRouterEvents = {
@@ -39,8 +40,8 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
   /** Secondary routers by worker index, and those still being created. */
   readonly #secondaries = new Map<number, Slot>();
   readonly #opening = new Map<number, Promise<void>>();
-  /** Each producer and the router it was produced on. */
-  readonly #producers = new Map<string, { producer: types.Producer; router: types.Router }>();
+  /** The room's producers (pipe producers on other routers are in #pipes). */
+  readonly #producers = new ProducerDirectory();
   /** Pipes already made (or being made): `${producerId} ${routerId}`. */
   readonly #pipes = new Map<string, Promise<types.Producer>>();
   readonly #speakers: types.AudioLevelObserver;
@@ -80,6 +81,11 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     }
   }
 
+  /** Every producer of the room, in one directory. */
+  get producers(): ProducerDirectory {
+    return this.#producers;
+  }
+
   get rtpCapabilities(): RtpCapabilities {
     return this.#primary.router.rtpCapabilities as RtpCapabilities;
   }
@@ -108,10 +114,7 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
       {
         place: () => this.#place(peer, publisher),
         producerOn: (router, producerId) => this.#producerOn(router, producerId),
-        registerProducer: (producer, router) => {
-          this.#producers.set(producer.id, { producer, router });
-          producer.observer.once('close', () => this.#producers.delete(producer.id));
-        },
+        directory: this.#producers,
       },
       peerLogger,
     );

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type {
   ChatMessage,
+  DtlsParameters,
   MediaKind,
   ParticipantInfo,
   ProducerInfo,
@@ -17,9 +18,10 @@ import type {
 import type { RoomPolicy } from '../config.ts';
 import { ForbiddenError, NotFoundError, StateError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Direction } from '../media/peer-media.ts';
+import type { Direction, PlainTransportOptions } from '../media/peer-media.ts';
 import type { RtpFeed, StageMember } from '@onstage/recorder';
 import { recorderFeed } from '../media/recorder-feed.ts';
+import type { ProducerDirectory } from '../media/producer-directory.ts';
 import type { RoomRouter } from '../media/room-router.ts';
 import { Chat } from './chat.ts';
 import { Participant, type Connection } from './participant.ts';
@@ -71,9 +73,8 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #logger: Logger;
   readonly #participants = new Map<string, Participant>();
   readonly #byIdentity = new Map<string, Participant>();
-  readonly #producers = new Map<string, ProducerInfo>();
-  /** Producers the worker has had packets from. */
-  readonly #flowing = new Set<string>();
+  /** The room's producers (owned by the router; the room announces them). */
+  readonly #producers: ProducerDirectory;
   readonly #awayTimers = new Map<string, NodeJS.Timeout>();
   readonly #stage: Stage;
   readonly #chat: Chat;
@@ -96,6 +97,7 @@ export class Room extends EventEmitter<RoomEvents> {
     super();
     this.id = id;
     this.#router = router;
+    this.#producers = router.producers;
     this.#channel = channel;
     this.#policy = policy;
     this.#logger = logger;
@@ -119,8 +121,21 @@ export class Room extends EventEmitter<RoomEvents> {
       for (const p of this.#participants.values()) if (gone.has(p.media)) p.dropConnection();
     });
     router.on('dominantSpeaker', (producerId) => {
-      const speaker = (producerId && this.#producers.get(producerId)?.participantId) ?? null;
+      const speaker = (producerId && this.#producers.get(producerId)?.owner?.participantId) ?? null;
       this.#notifyAll('activeSpeaker', { participantId: speaker });
+    });
+    // Producers not announced yet (still in produce()) are news to nobody, and so is anything
+    // after the room closed (closing its routers closes every producer).
+    this.#producers.on('closed', ({ producer, owner }) => {
+      if (!owner || this.#closed) return;
+      this.#notifyAll('producerClosed', { producerId: producer.id }, this.#participants.get(owner.participantId));
+      this.emit('stageMedia');
+    });
+    this.#producers.on('flowing', ({ owner }) => owner && !this.#closed && this.emit('stageMedia'));
+    this.#producers.on('paused', ({ producer, owner }) => {
+      if (!owner || this.#closed) return;
+      this.#notifyAll('producerPaused', { producerId: producer.id, paused: producer.paused });
+      this.emit('stageMedia');
     });
   }
 
@@ -164,7 +179,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   producers(): ProducerInfo[] {
-    return [...this.#producers.values()];
+    return this.#producers.announced();
   }
 
   /**
@@ -173,14 +188,14 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   stageMedia(): StageMedia[] {
     return this.#stage.snapshot().seats.map(({ participantId }) => {
-      const own = [...this.#producers.values()].filter((p) => p.participantId === participantId && !p.paused);
-      const live = own.filter((p) => this.#flowing.has(p.producerId));
-      const video = live.find((p) => p.kind === 'video');
-      const audio = live.find((p) => p.kind === 'audio')?.producerId;
+      const own = this.#producers.ofParticipant(participantId).filter((e) => !e.producer.paused);
+      const live = own.filter((e) => e.flowing);
+      const video = live.find((e) => e.producer.kind === 'video');
+      const audio = live.find((e) => e.producer.kind === 'audio')?.producer.id;
       return {
         participantId,
-        ...(video ? { video: video.producerId } : {}),
-        ...(video?.videoHeight ? { videoHeight: video.videoHeight } : {}),
+        ...(video ? { video: video.producer.id } : {}),
+        ...(video?.owner?.videoHeight ? { videoHeight: video.owner.videoHeight } : {}),
         ...(audio ? { audio } : {}),
         // No tracks yet (just seated, or reconnecting) or some not flowing yet: more is coming.
         ...(own.length === 0 || live.length < own.length ? { connecting: true } : {}),
@@ -288,11 +303,38 @@ export class Room extends EventEmitter<RoomEvents> {
     else this.#touch(participant.id);
   }
 
-  // Media ---------------------------------------------------------------------------------------
+  // Media: the only way from signalling (and load tests) to a participant's media --------------
 
   async createTransport(participant: Participant, direction: Direction) {
     if (direction === 'send') this.#assertOnStage(participant);
     return participant.media.createTransport(direction);
+  }
+
+  /** A plain RTP transport (no ICE/DTLS), for encoders and load-test sinks; sending needs the stage. */
+  async createPlainTransport(participant: Participant, options: PlainTransportOptions) {
+    if (options.direction === 'send') this.#assertOnStage(participant);
+    return participant.media.createPlainTransport(options);
+  }
+
+  async connectTransport(participant: Participant, transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
+    await participant.media.connectTransport(transportId, dtlsParameters);
+  }
+
+  async consume(participant: Participant, transportId: string, producerId: string, rtpCapabilities: RtpCapabilities) {
+    return participant.media.consume(transportId, producerId, rtpCapabilities);
+  }
+
+  async resumeConsumer(participant: Participant, consumerId: string): Promise<void> {
+    await participant.media.resumeConsumer(consumerId);
+  }
+
+  closeProducer(participant: Participant, producerId: string): void {
+    participant.media.closeProducer(producerId);
+  }
+
+  /** Packets and bytes each of the participant's producers has received. */
+  async producerStats(participant: Participant) {
+    return participant.media.producerStats();
   }
 
   async produce(participant: Participant, transportId: string, kind: MediaKind, rtpParameters: RtpParameters, videoHeight?: number) {
@@ -306,15 +348,9 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     const muted = this.#stage.snapshot().seats.find((s) => s.participantId === participant.id)?.muted[kind] ?? false;
     if (muted) await media.setPaused(kind, true);
-    const info: ProducerInfo = {
-      producerId,
-      participantId: participant.id,
-      role: participant.role,
-      kind,
-      paused: muted,
-      ...(kind === 'video' && videoHeight ? { videoHeight } : {}),
-    };
-    this.#producers.set(producerId, info);
+    const info = this.#producers.announce(producerId, { participantId: participant.id, role: participant.role, ...(videoHeight ? { videoHeight } : {}) });
+    // Closed meanwhile (the participant left, or a worker died).
+    if (!info) throw new ForbiddenError('you left the stage');
     this.#notifyAll('producerAdded', info, participant);
     this.emit('stageMedia');
     await this.#router.observeSpeaker(producerId);
@@ -413,8 +449,6 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#awayTimers.clear();
     this.#participants.clear();
     this.#byIdentity.clear();
-    this.#producers.clear();
-    this.#flowing.clear();
     this.#host = undefined;
     this.#channel.close();
     this.#router.close();
@@ -442,24 +476,6 @@ export class Room extends EventEmitter<RoomEvents> {
   #createMedia(participantId: string, role: Role, log: Logger) {
     // The host stays on the primary router; viewers spread over workers as the audience grows.
     const media = this.#router.createPeer(log, role === 'host');
-    media.on('producerClosed', (producerId) => {
-      this.#flowing.delete(producerId);
-      if (!this.#producers.delete(producerId)) return;
-      this.#notifyAll('producerClosed', { producerId }, this.#participants.get(participantId));
-      this.emit('stageMedia');
-    });
-    media.on('producerFlowing', (producerId) => {
-      // May come before produce() has registered the producer; that emits stageMedia then.
-      this.#flowing.add(producerId);
-      if (this.#producers.has(producerId)) this.emit('stageMedia');
-    });
-    media.on('producerPaused', (producerId, paused) => {
-      const info = this.#producers.get(producerId);
-      if (!info) return;
-      info.paused = paused;
-      this.#notifyAll('producerPaused', { producerId, paused });
-      this.emit('stageMedia');
-    });
     media.on('consumerClosed', (consumerId) => {
       const p = this.#participants.get(participantId);
       if (p?.media === media) this.#notify(p, 'consumerClosed', { consumerId });

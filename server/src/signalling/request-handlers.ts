@@ -43,29 +43,21 @@ export const requestHandlers: { [N in RequestName]: Handler<N> } = {
     return room.createTransport(participant, direction);
   },
 
-  async connectTransport(session, { transportId, dtlsParameters }) {
-    await joined(session).participant.media.connectTransport(transportId, dtlsParameters);
-    return {};
-  },
+  connectTransport: (session, { transportId, dtlsParameters }) => act(session, (room, me) => room.connectTransport(me, transportId, dtlsParameters)),
 
   async produce(session, { transportId, kind, rtpParameters, videoHeight }) {
     const { room, participant } = joined(session);
     return room.produce(participant, transportId, kind, rtpParameters, videoHeight);
   },
 
-  async closeProducer(session, { producerId }) {
-    joined(session).participant.media.closeProducer(producerId);
-    return {};
-  },
+  closeProducer: (session, { producerId }) => act(session, (room, me) => room.closeProducer(me, producerId)),
 
   async consume(session, { transportId, producerId, rtpCapabilities }) {
-    return joined(session).participant.media.consume(transportId, producerId, rtpCapabilities);
+    const { room, participant } = joined(session);
+    return room.consume(participant, transportId, producerId, rtpCapabilities);
   },
 
-  async resumeConsumer(session, { consumerId }) {
-    await joined(session).participant.media.resumeConsumer(consumerId);
-    return {};
-  },
+  resumeConsumer: (session, { consumerId }) => act(session, (room, me) => room.resumeConsumer(me, consumerId)),
 
   async leave(session) {
     joined(session);
