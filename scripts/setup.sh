@@ -7,9 +7,10 @@ started=$SECONDS
 say() { printf '[setup %4ss] %s\n' "$((SECONDS - started))" "$*" >&2; }
 
 # Packages the demo and tests use: Chromium (end-to-end tests), FFmpeg (recorder), iproute2
-# (tests run in a private network namespace), gdb (the worker watchdog logs a hung worker's stacks).
+# (tests run in a private network namespace), gdb (the worker watchdog logs a hung worker's stacks),
+# redis-server (cluster tests start their own).
 need=()
-for p in chromium ffmpeg iproute2 util-linux curl procps gdb; do
+for p in chromium ffmpeg iproute2 util-linux curl procps gdb redis-server; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 if [[ ${#need[@]} -gt 0 ]]; then

@@ -14,6 +14,9 @@ import { RecordingService } from './recording/recording-service.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
 import { SignallingSession } from './signalling/session.ts';
 import { socketAuth } from './auth/socket-auth.ts';
+import type { Cluster } from './cluster/cluster.ts';
+import { LocalCluster } from './cluster/local-cluster.ts';
+import { RedisCluster } from './cluster/redis-cluster.ts';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -23,6 +26,7 @@ export class OnstageServer {
   readonly #pool: WorkerPool;
   readonly #rooms: RoomRegistry;
   readonly #recordings: RecordingService;
+  readonly #cluster: Cluster;
   readonly #logger: Logger;
   #closing = false;
 
@@ -33,8 +37,10 @@ export class OnstageServer {
     pool: WorkerPool,
     rooms: RoomRegistry,
     recordings: RecordingService,
+    cluster: Cluster,
     logger: Logger,
   ) {
+    this.#cluster = cluster;
     this.#http = http;
     this.#ops = ops;
     this.#io = io;
@@ -45,6 +51,11 @@ export class OnstageServer {
   }
 
   static async start(config: Config, logger: Logger): Promise<OnstageServer> {
+    const clusterLogger = logger.child({ component: 'cluster', node: config.cluster.nodeId });
+    const { redisUrl, nodeId, heartbeatMs, nodeTtlMs, originLeaseMs } = config.cluster;
+    const cluster: Cluster = redisUrl
+      ? await RedisCluster.connect({ url: redisUrl, nodeId, heartbeatMs, nodeTtlMs, originLeaseMs }, clusterLogger)
+      : new LocalCluster(nodeId);
     const [pool, assets] = await Promise.all([
       WorkerPool.create(
         {
@@ -80,6 +91,7 @@ export class OnstageServer {
     io.use(socketAuth(config.auth.secret));
     const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), {
       channels: socketChannels(io),
+      cluster,
       onOpen: (room) => recordings.attach(room),
     });
     metrics = new Metrics({
@@ -98,7 +110,7 @@ export class OnstageServer {
     // Found before the metrics existed; counted now so a scrape shows it.
     if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);
     const ops = config.ops.port === undefined ? undefined : createServer();
-    const server = new OnstageServer(http, ops, io, pool, rooms, recordings, logger);
+    const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger);
     const httpDeps: HttpDeps = {
       assets,
       metrics,
@@ -108,6 +120,7 @@ export class OnstageServer {
       serveMetrics: ops === undefined,
       metricsToken: config.ops.metricsToken,
       media: { recordings, isLive: (room) => rooms.isLive(room), tokenSecret: config.auth.secret, access: config.recorder.access },
+      cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));
@@ -117,13 +130,24 @@ export class OnstageServer {
     try {
       await listen(http, config.http.port, config.http.host);
       if (ops) await listen(ops, config.ops.port!, config.ops.host);
+      await cluster.start(() => ({
+        url: config.cluster.publicUrl ?? server.url,
+        address: config.rtc.announcedAddress,
+        workers: pool.aliveCount,
+        participants: rooms.participantCount,
+        rooms: rooms.roomIds(),
+      }));
     } catch (err) {
       io.close();
       ops?.close();
       pool.close();
+      await cluster.close();
       throw err;
     }
-    logger.info({ url: server.url, workers: pool.size, announcedAddress: config.rtc.announcedAddress, ...(server.opsUrl ? { opsUrl: server.opsUrl } : {}) }, 'Onstage is up');
+    logger.info(
+      { url: server.url, workers: pool.size, announcedAddress: config.rtc.announcedAddress, node: nodeId, cluster: cluster.mode, ...(server.opsUrl ? { opsUrl: server.opsUrl } : {}) },
+      'Onstage is up',
+    );
     return server;
   }
 
@@ -150,6 +174,7 @@ export class OnstageServer {
     await new Promise<void>((resolve) => this.#io.close(() => resolve()));
     this.#ops?.close();
     this.#pool.close();
+    await this.#cluster.close();
     this.#logger.info('Onstage stopped');
   }
 

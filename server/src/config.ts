@@ -56,6 +56,12 @@ const EnvSchema = z.object({
   HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(1),
   HLS_LIST_SIZE: Count(100).default(6),
   HLS_RETAIN_MS: Ms.default(60_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (at most 64)').optional(),
+  PUBLIC_URL: z.string().url().optional(),
+  CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
+  CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(3000),
+  ORIGIN_LEASE_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
 });
 
 export type Config = {
@@ -92,6 +98,11 @@ export type Config = {
    */
   ops: { host: string; port: number | undefined; metricsToken: string | undefined };
   room: RoomPolicy;
+  /**
+   * Without a Redis URL the node is a cluster of one (nothing changes for users). `publicUrl` is
+   * what clients and other nodes are told to reach this node at (default: its listening address).
+   */
+  cluster: { redisUrl: string | undefined; nodeId: string; publicUrl: string | undefined; heartbeatMs: number; nodeTtlMs: number; originLeaseMs: number };
   recorder: {
     /** HLS ladder + recording of every show. */
     enabled: boolean;
@@ -163,6 +174,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, timeoutMs: e.HEARTBEAT_TIMEOUT_MS },
     authTimeoutMs: e.AUTH_TIMEOUT_MS,
     ops: { host: e.OPS_HOST, port: e.OPS_PORT, metricsToken: e.METRICS_TOKEN },
+    cluster: {
+      redisUrl: e.REDIS_URL,
+      nodeId: e.NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`,
+      publicUrl: e.PUBLIC_URL,
+      heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
+      nodeTtlMs: e.CLUSTER_NODE_TTL_MS,
+      originLeaseMs: e.ORIGIN_LEASE_MS,
+    },
     recorder: {
       enabled: e.HLS,
       dataDir: resolve(e.DATA_DIR),

@@ -40,7 +40,8 @@ export class StateError extends OnstageError {
       | 'STAGE_FULL'
       | 'STAGE_QUEUE_FULL'
       | 'ALREADY_ON_STAGE'
-      | 'NOT_ON_STAGE',
+      | 'NOT_ON_STAGE'
+      | 'ROOM_ON_OTHER_NODE',
     message: string,
   ) {
     super(code, 409, message);

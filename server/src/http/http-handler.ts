@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AuthError, InvalidInputError, NotFoundError, OnstageError, toErrorBody } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { NodeInfo } from '../cluster/cluster.ts';
 import type { Asset } from './demo-assets.ts';
 import { issueDevToken } from './dev-tokens.ts';
 import { sendFile, type FileReply } from './file-reply.ts';
@@ -22,6 +23,8 @@ export type HttpDeps = {
   /** When set, /metrics needs `Authorization: Bearer <this>`. */
   metricsToken: string | undefined;
   media: MediaRouteDeps;
+  /** The cluster's nodes and the rooms each is the origin of (GET /api/cluster). */
+  cluster(): Promise<{ mode: 'single' | 'redis'; nodeId: string; nodes: NodeInfo[] }>;
 };
 
 type Reply = { status: number; body: string | Buffer; contentType: string; cacheControl?: string };
@@ -38,7 +41,7 @@ export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: S
   return handler(deps, route);
 }
 
-/** Health, readiness and metrics only: the operator's port (OPS_PORT), outside the public connection limits. */
+/** Health, readiness, metrics and the cluster view only: the operator's port (OPS_PORT), outside the public connection limits. */
 export function createOpsHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return handler(deps, async (req, d) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -110,6 +113,11 @@ async function opsRoute(req: IncomingMessage, path: string, deps: HttpDeps, metr
       contentType: deps.metrics.registry.contentType,
       cacheControl: 'no-store',
     };
+  }
+  // Node addresses and room names: the operator's, like /metrics.
+  if (path === '/api/cluster' && metrics) {
+    if (deps.metricsToken) requireBearer(req, deps.metricsToken);
+    return json(200, await deps.cluster());
   }
   return undefined;
 }

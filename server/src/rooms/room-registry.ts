@@ -1,4 +1,7 @@
+import type { Cluster } from '../cluster/cluster.ts';
+import { LocalCluster } from '../cluster/local-cluster.ts';
 import type { Config, RoomPolicy } from '../config.ts';
+import { StateError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { RoomRouter, type RoomRouterOptions } from '../media/room-router.ts';
 import type { WorkerPool } from '../media/worker-pool.ts';
@@ -6,13 +9,19 @@ import { Room } from './room.ts';
 import { localChannels, type RoomChannels } from './room-channel.ts';
 
 export type RoomRegistryOptions = {
+  /** Which node is each room's origin; a cluster of one by default. */
+  cluster?: Cluster;
   /** How room-wide events reach participants (socket.io rooms in the server); local by default. */
   channels?: RoomChannels;
   /** Sees every room as it opens (the recorder follows rooms this way). */
   onOpen?: (room: Room) => void;
 };
 
-/** Owns every room of this node: creates a room on first join, forgets it when it closes. */
+/**
+ * Owns every room of this node: creates a room on first join (claiming its origin in the
+ * cluster), forgets it when it closes (releasing the claim). A room whose origin is another node
+ * is refused with ROOM_ON_OTHER_NODE, naming that node's URL, until nodes can serve as edges.
+ */
 export class RoomRegistry {
   readonly #pool: WorkerPool;
   readonly #policy: RoomPolicy;
@@ -22,11 +31,15 @@ export class RoomRegistry {
   readonly #creating = new Map<string, Promise<Room>>();
 
   readonly #channels: RoomChannels;
+  readonly #cluster: Cluster;
   readonly #onOpen: (room: Room) => void;
 
   constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger, options: RoomRegistryOptions = {}) {
     this.#pool = pool;
     this.#channels = options.channels ?? localChannels();
+    this.#cluster = options.cluster ?? new LocalCluster('local');
+    // Another node may claim the room once this one cannot prove it holds it: stop serving it.
+    this.#cluster.on('originLost', (id) => this.#rooms.get(id)?.close('media_failure'));
     this.#onOpen = options.onOpen ?? (() => {});
     this.#policy = config.room;
     this.#routerOptions = { speakerThresholdDb: config.rtc.speakerThresholdDb, viewersPerRouter: config.rtc.viewersPerRouter };
@@ -53,6 +66,11 @@ export class RoomRegistry {
     return new Map([...this.#rooms].map(([id, room]) => [id, room.messagesSent]));
   }
 
+  /** Ids of the rooms open here. */
+  roomIds(): string[] {
+    return [...this.#rooms.keys()];
+  }
+
   isLive(id: string): boolean {
     return this.#rooms.get(id)?.state === 'live';
   }
@@ -75,11 +93,24 @@ export class RoomRegistry {
 
   async #create(id: string): Promise<Room> {
     const logger = this.#logger.child({ room: id });
-    const router = await RoomRouter.create(this.#pool, this.#routerOptions, logger);
+    const claim = await this.#cluster.claimOrigin(id);
+    if (!claim.mine) {
+      const where = 'url' in claim.holder ? ` at ${claim.holder.url}` : '';
+      throw new StateError('ROOM_ON_OTHER_NODE', `room ${id} is served by node ${claim.holder.nodeId}${where}; connect there`);
+    }
+    let router: RoomRouter;
+    try {
+      router = await RoomRouter.create(this.#pool, this.#routerOptions, logger);
+    } catch (err) {
+      await this.#cluster.releaseOrigin(id);
+      throw err;
+    }
     const room = new Room(id, router, this.#channels.open(id), this.#policy, logger);
     this.#rooms.set(id, room);
     room.once('closed', () => {
-      if (this.#rooms.get(id) === room) this.#rooms.delete(id);
+      if (this.#rooms.get(id) !== room) return;
+      this.#rooms.delete(id);
+      void this.#cluster.releaseOrigin(id);
     });
     this.#onOpen(room);
     logger.info('room opened');

@@ -1,0 +1,19 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A real redis-server on a free loopback port, with nothing persisted; stopped by stop(). */
+export async function startRedis(): Promise<{ url: string; process: ChildProcess; stop(): void }> {
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
+  });
+  child.stdout!.resume();
+  return { url: `redis://127.0.0.1:${port}`, process: child, stop: () => child.kill('SIGKILL') };
+}
