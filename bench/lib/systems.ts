@@ -101,7 +101,7 @@ export async function startOnstage(workers: number, viewersPerRouter: number): P
     logger,
   );
   const rooms = new RoomRegistry(pool, config, logger);
-  const room = await rooms.open('bench');
+  const room = await rooms.originRoom('bench');
   const host = await joinPlainHost(
     room,
     'bench-host',

@@ -17,6 +17,8 @@ import { socketAuth } from './auth/socket-auth.ts';
 import type { Cluster } from './cluster/cluster.ts';
 import { LocalCluster } from './cluster/local-cluster.ts';
 import { RedisCluster } from './cluster/redis-cluster.ts';
+import { serveEdges } from './cluster/edge-link.ts';
+import { LINK_NAMESPACE } from './cluster/link-protocol.ts';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -89,11 +91,18 @@ export class OnstageServer {
       connectTimeout: config.authTimeoutMs,
     });
     io.use(socketAuth(config.auth.secret));
+    const pipeAddress = { listenIp: config.rtc.listenIp, announcedAddress: config.rtc.announcedAddress };
     const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), {
       channels: socketChannels(io),
       cluster,
       onOpen: (room) => recordings.attach(room),
+      edges: { pipeAddress, secret: config.auth.secret },
     });
+    // Other nodes serve this node's rooms as edges through this namespace (cluster mode only).
+    const edges =
+      cluster.mode === 'redis'
+        ? serveEdges(io.of(LINK_NAMESPACE), { originRoom: (id) => rooms.originRoom(id), pipeAddress, secret: config.auth.secret, logger: clusterLogger })
+        : undefined;
     metrics = new Metrics({
       rooms: () => rooms.roomCount,
       participants: () => rooms.participantCount,
@@ -104,6 +113,8 @@ export class OnstageServer {
       recorderPids: () => recordings.ffmpegPids(),
       roomMessages: () => rooms.roomMessages(),
       connectionsRefused: () => guard.refused(),
+      pipedOut: () => edges?.pipedProducers() ?? new Map(),
+      pipedIn: () => rooms.receivedProducers(),
     });
     pool.on('workerDied', () => metrics.workerDied());
     pool.on('workerHung', () => metrics.workerHung());
@@ -135,7 +146,8 @@ export class OnstageServer {
         address: config.rtc.announcedAddress,
         workers: pool.aliveCount,
         participants: rooms.participantCount,
-        rooms: rooms.roomIds(),
+        rooms: rooms.roomIds('origin'),
+        edgeRooms: rooms.roomIds('edge'),
       }));
     } catch (err) {
       io.close();

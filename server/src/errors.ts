@@ -102,6 +102,14 @@ export class UnavailableError extends OnstageError {
   }
 }
 
+/** An error another node of the cluster answered with, passed on to the client with its code. */
+export class RemoteError extends OnstageError {
+  override name = 'RemoteError';
+  constructor(body: ErrorBody) {
+    super(body.code, body.code === 'INTERNAL' ? 502 : 409, body.message);
+  }
+}
+
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof OnstageError) return { code: err.code, message: err.message };
   return { code: 'INTERNAL', message: 'internal server error' };

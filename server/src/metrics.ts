@@ -16,6 +16,10 @@ export type MetricsSources = {
   roomMessages(): Map<string, number>;
   /** Connections closed on arrival, by the limit they hit (total, per_address). */
   connectionsRefused(): Map<string, number>;
+  /** (origin) Producers sent down pipes, per edge node. */
+  pipedOut(): Map<string, number>;
+  /** (edge) Producers received through pipes, per room served as an edge. */
+  pipedIn(): Map<string, number>;
 };
 
 /** Every Prometheus metric of the server, on its own registry (served at /metrics). */
@@ -94,6 +98,26 @@ export class Metrics {
       collect() {
         this.reset();
         for (const [limit, n] of sources.connectionsRefused()) this.inc({ limit }, n);
+      },
+    });
+    new Gauge({
+      name: 'onstage_cluster_pipe_producers_out',
+      help: "Producers this node sends to each edge node (one per producer and edge, whatever the edge's viewers)",
+      labelNames: ['edge'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [edge, n] of sources.pipedOut()) this.set({ edge }, n);
+      },
+    });
+    new Gauge({
+      name: 'onstage_cluster_pipe_producers_in',
+      help: 'Producers this node receives from the origin node, per room it serves as an edge',
+      labelNames: ['room'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [room, n] of sources.pipedIn()) this.set({ room }, n);
       },
     });
     const gauge = (name: string, help: string, read: () => number) =>

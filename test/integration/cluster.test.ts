@@ -23,7 +23,7 @@ after(async () => {
   redis?.stop();
 });
 
-type ClusterView = { mode: string; nodeId: string; nodes: { nodeId: string; url: string; rooms: string[] }[] };
+type ClusterView = { mode: string; nodeId: string; nodes: { nodeId: string; url: string; rooms: string[]; edgeRooms: string[] }[] };
 const view = async (node: OnstageServer) => (await (await fetch(`${node.url}/api/cluster`)).json()) as ClusterView;
 
 test('nodes register and see each other; a node that leaves is gone within the node TTL', { timeout: 20_000 }, async () => {
@@ -38,25 +38,33 @@ test('nodes register and see each other; a node that leaves is gone within the n
   assert.ok(!left.nodes.some((n) => n.nodeId === 'node-c'), 'node-c is gone');
 });
 
-test('a room has one origin: another node refuses it with ROOM_ON_OTHER_NODE until the show there ends', { timeout: 20_000 }, async () => {
+test('a room has one origin: another node serves its viewers as an edge and sends a second host to the origin', { timeout: 20_000 }, async () => {
   const host = await RawClient.connect(a.url, { room: 'one-origin', role: 'host' });
   await host.ok('join', { roomId: 'one-origin', role: 'host' });
   const listed = await eventually(() => view(b), (v) => v.nodes.find((n) => n.nodeId === 'node-a')?.rooms.includes('one-origin') ?? false, 5000);
   assert.ok(listed.nodes.find((n) => n.nodeId === 'node-a')?.rooms.includes('one-origin'), 'node-a lists the room');
 
-  const elsewhere = await RawClient.connect(b.url, { room: 'one-origin', role: 'viewer' });
-  const refused = await elsewhere.send('join', { roomId: 'one-origin', role: 'viewer' });
-  assert.equal(refused.ok, false);
+  const viewer = await RawClient.connect(b.url, { room: 'one-origin', role: 'viewer', sub: 'viewer-on-b' });
+  const welcome = await viewer.ok<{ live: boolean; participantId: string }>('join', { roomId: 'one-origin', role: 'viewer' });
+  assert.equal(welcome.live, true, 'the viewer on node-b sees the show of node-a live');
+  const edges = await eventually(() => view(a), (v) => v.nodes.find((n) => n.nodeId === 'node-b')?.edgeRooms.includes('one-origin') ?? false, 5000);
+  assert.ok(edges.nodes.find((n) => n.nodeId === 'node-b')?.edgeRooms.includes('one-origin'), 'node-b lists the room as one it serves as an edge');
+
+  const secondHost = await RawClient.connect(b.url, { room: 'one-origin', role: 'host', sub: 'other-host' });
+  const refused = await secondHost.send('join', { roomId: 'one-origin', role: 'host' });
   assert.equal(!refused.ok && refused.error.code, 'ROOM_ON_OTHER_NODE');
   assert.match(!refused.ok ? refused.error.message : '', new RegExp(a.url.replace(/[.[\]]/g, '\\$&')), 'the answer names the origin node');
+  secondHost.close();
 
+  const ended = viewer.next<{ reason: string }>('showEnded');
   await host.ok('leave', {});
+  assert.equal((await ended).reason, 'host_left', 'the viewer on the edge is told the show ended');
   host.close();
+  viewer.close();
   // The room closed on node-a and its claim was released: node-b can now be its origin.
   const newHost = await RawClient.connect(b.url, { room: 'one-origin', role: 'host' });
   await eventually(async () => (await newHost.send('join', { roomId: 'one-origin', role: 'host' })).ok, (ok) => ok, 5000);
   newHost.close();
-  elsewhere.close();
 });
 
 test('without REDIS_URL a node is a cluster of one', { timeout: 20_000 }, async () => {

@@ -35,7 +35,7 @@ test('a full disk is reported (status, metric, log) while live HLS and the show 
   cleanup.push(() => recordings.closeAll());
   cleanup.push(() => rooms.closeAll());
 
-  const room = await rooms.open('full-disk');
+  const room = await rooms.originRoom('full-disk');
   const host = await joinPlainHost(room, 'host', [{ kind: 'video', rtpParameters: SOURCE_RTP.video }, { kind: 'audio', rtpParameters: SOURCE_RTP.audio }], '127.0.0.1');
   const port = (kind: string) => { const p = host.ports.find((x) => x.kind === kind)!; return { port: p.port, rtcpPort: p.rtcpPort }; };
   const source: ChildProcess = startSource(port('video'), port('audio'));

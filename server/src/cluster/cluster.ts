@@ -14,6 +14,8 @@ export type NodeStatus = {
   participants: number;
   /** Rooms this node is the origin of. */
   rooms: string[];
+  /** Rooms of other origins this node serves viewers of. */
+  edgeRooms: string[];
 };
 
 export type NodeInfo = NodeStatus & {

@@ -3,8 +3,9 @@ import type { types } from 'mediasoup';
 import type { RtpCapabilities } from '@onstage/protocol';
 import type { Logger } from '../logger.ts';
 import { ROUTER_MEDIA_CODECS } from './codecs.ts';
+import { NodePipe, type PipeAddress, type PipedProducer } from './node-pipe.ts';
 import { PeerMedia, type RouterPlacement } from './peer-media.ts';
-import { ProducerDirectory } from './producer-directory.ts';
+import { ProducerDirectory, type ProducerOwner } from './producer-directory.ts';
 import type { MediaWorker, WorkerPool } from './worker-pool.ts';
 
 type RoomRouterEvents = {
@@ -124,6 +125,26 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
       }
     });
     return peer;
+  }
+
+  /** One end of a pipe to another node, on the primary router (closed with the room). */
+  openNodePipe(address: PipeAddress): Promise<NodePipe> {
+    return NodePipe.open(this.#primary.router, address);
+  }
+
+  /** (origin) Sends one of the room's producers to another node; undefined if there is no such producer. */
+  async sendToNode(pipe: NodePipe, producerId: string, mirror: Parameters<NodePipe['send']>[1]): Promise<PipedProducer | undefined> {
+    const producer = await this.#producerOn(this.#primary.router, producerId);
+    return producer && pipe.send(producer.id, mirror);
+  }
+
+  /** (edge) A producer of the room's origin, arriving through `pipe`: entered in the directory as the room's own. */
+  async receiveFromNode(pipe: NodePipe, piped: PipedProducer, owner: ProducerOwner): Promise<void> {
+    const producer = await pipe.receive(piped);
+    if (this.#closed) return producer.close();
+    this.#producers.add(producer, this.#primary.router, pipe);
+    this.#producers.announce(producer.id, owner);
+    this.#producers.markFlowing(producer.id);
   }
 
   close(): void {

@@ -1,5 +1,4 @@
-import type { Role, ServerEvent, ServerEventName } from '@onstage/protocol';
-import type { PeerMedia } from '../media/peer-media.ts';
+import type { MediaKind, Role, ServerEvent, ServerEventName } from '@onstage/protocol';
 
 /** Delivers a server event to this participant's client. */
 export type Notify = <N extends ServerEventName>(name: N, body: ServerEvent<N>) => void;
@@ -10,6 +9,24 @@ export type Connection = {
   readonly id: string;
   notify: Notify;
   /** Drops the connection (the participant was replaced or removed). */
+  close(): void;
+  /** Set when the connection is on another node: room-wide events go to that node once, for all its connections. */
+  readonly relay?: Relay;
+};
+
+/** Delivers room-wide events to the connections of one room on one other node (which fans them out). */
+export type Relay = {
+  emit<N extends ServerEventName>(name: N, body: ServerEvent<N>, exceptConnectionId?: string): void;
+};
+
+/**
+ * What the room asks of a participant's media, wherever it lives: here (`PeerMedia`), or on the
+ * edge node that serves the participant's connection.
+ */
+export type ParticipantMedia = {
+  /** Stops what the participant sends (they left the stage). */
+  closeProducers(): void;
+  setPaused(kind: MediaKind, paused: boolean): Promise<void>;
   close(): void;
 };
 
@@ -25,11 +42,11 @@ export class Participant {
   readonly identity: string;
   readonly role: Role;
   readonly displayName: string;
-  #media: PeerMedia;
+  #media: ParticipantMedia;
   #connection: Connection | undefined;
   #left = false;
 
-  constructor(init: { id: string; seq: number; identity: string; role: Role; displayName: string; media: PeerMedia; connection: Connection }) {
+  constructor(init: { id: string; seq: number; identity: string; role: Role; displayName: string; media: ParticipantMedia; connection: Connection }) {
     this.id = init.id;
     this.seq = init.seq;
     this.identity = init.identity;
@@ -39,7 +56,7 @@ export class Participant {
     this.#connection = init.connection;
   }
 
-  get media(): PeerMedia {
+  get media(): ParticipantMedia {
     return this.#media;
   }
 
@@ -66,7 +83,7 @@ export class Participant {
   };
 
   /** A reconnect: the new connection and fresh media replace the old ones (which are closed). */
-  resume(connection: Connection, media: PeerMedia): void {
+  resume(connection: Connection, media: ParticipantMedia): void {
     const old = this.#connection;
     this.#connection = connection;
     this.#media.close();

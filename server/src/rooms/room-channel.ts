@@ -1,5 +1,5 @@
 import type { ServerEvent, ServerEventName } from '@onstage/protocol';
-import type { Connection } from './participant.ts';
+import type { Connection, Relay } from './participant.ts';
 
 /**
  * Room-wide delivery. A room's connected participants are subscribed to its channel, and an
@@ -12,7 +12,7 @@ export type RoomChannel = {
   remove(connection: Connection): void;
   /** To every subscribed connection but `except`. */
   emit<N extends ServerEventName>(name: N, body: ServerEvent<N>, except?: Connection): void;
-  /** Subscribed connections on this node. */
+  /** Subscribed connections (with `withRelays`, those on other nodes too). */
   readonly size: number;
   /** Unsubscribes everyone; the channel is not used again. */
   close(): void;
@@ -37,6 +37,43 @@ export function localChannels(): RoomChannels {
         },
         close: () => members.clear(),
       };
+    },
+  };
+}
+
+/**
+ * A room channel that also reaches connections on other nodes: a connection with a relay is
+ * counted here, and a room-wide event goes to each relay once (its node fans it out).
+ */
+export function withRelays(local: RoomChannel): RoomChannel {
+  const relayed = new Map<Relay, Set<string>>();
+  let remote = 0;
+  return {
+    add(c) {
+      if (!c.relay) return local.add(c);
+      const ids = relayed.get(c.relay) ?? new Set<string>();
+      relayed.set(c.relay, ids);
+      if (!ids.has(c.id)) remote++;
+      ids.add(c.id);
+    },
+    remove(c) {
+      if (!c.relay) return local.remove(c);
+      const ids = relayed.get(c.relay);
+      if (!ids?.delete(c.id)) return;
+      remote--;
+      if (ids.size === 0) relayed.delete(c.relay);
+    },
+    emit(name, body, except) {
+      local.emit(name, body, except?.relay ? undefined : except);
+      for (const relay of relayed.keys()) relay.emit(name, body, except?.relay === relay ? except.id : undefined);
+    },
+    get size() {
+      return local.size + remote;
+    },
+    close() {
+      relayed.clear();
+      remote = 0;
+      local.close();
     },
   };
 }

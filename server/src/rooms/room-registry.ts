@@ -1,34 +1,44 @@
-import type { Cluster } from '../cluster/cluster.ts';
+import type { Cluster, NodeInfo } from '../cluster/cluster.ts';
+import { EdgeRoom } from '../cluster/edge-room.ts';
 import { LocalCluster } from '../cluster/local-cluster.ts';
+import { OriginLink } from '../cluster/origin-link.ts';
 import type { Config, RoomPolicy } from '../config.ts';
-import { StateError } from '../errors.ts';
+import { StateError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { PipeAddress } from '../media/node-pipe.ts';
 import { RoomRouter, type RoomRouterOptions } from '../media/room-router.ts';
 import type { WorkerPool } from '../media/worker-pool.ts';
 import { Room } from './room.ts';
-import { localChannels, type RoomChannels } from './room-channel.ts';
+import { localChannels, withRelays, type RoomChannels } from './room-channel.ts';
+
+/** A room as this node serves it: as its origin, or as an edge of another node's room. */
+export type ServedRoom = Room | EdgeRoom;
 
 export type RoomRegistryOptions = {
   /** Which node is each room's origin; a cluster of one by default. */
   cluster?: Cluster;
   /** How room-wide events reach participants (socket.io rooms in the server); local by default. */
   channels?: RoomChannels;
-  /** Sees every room as it opens (the recorder follows rooms this way). */
+  /** Sees every room this node is the origin of as it opens (the recorder follows rooms this way). */
   onOpen?: (room: Room) => void;
+  /** Where other nodes' pipes reach this node's media, and the secret nodes prove themselves with. */
+  edges?: { pipeAddress: PipeAddress; secret: string };
 };
 
 /**
- * Owns every room of this node: creates a room on first join (claiming its origin in the
- * cluster), forgets it when it closes (releasing the claim). A room whose origin is another node
- * is refused with ROOM_ON_OTHER_NODE, naming that node's URL, until nodes can serve as edges.
+ * Owns every room of this node: creates a room on first join, claiming its origin in the
+ * cluster; forgets it when it closes (releasing the claim). A room whose origin is another node
+ * is served here as an edge of it (`EdgeRoom`), over one link per origin node.
  */
 export class RoomRegistry {
   readonly #pool: WorkerPool;
   readonly #policy: RoomPolicy;
   readonly #routerOptions: RoomRouterOptions;
   readonly #logger: Logger;
-  readonly #rooms = new Map<string, Room>();
-  readonly #creating = new Map<string, Promise<Room>>();
+  readonly #rooms = new Map<string, ServedRoom>();
+  readonly #creating = new Map<string, Promise<ServedRoom>>();
+  readonly #links = new Map<string, OriginLink>();
+  readonly #edges: RoomRegistryOptions['edges'];
 
   readonly #channels: RoomChannels;
   readonly #cluster: Cluster;
@@ -41,6 +51,7 @@ export class RoomRegistry {
     // Another node may claim the room once this one cannot prove it holds it: stop serving it.
     this.#cluster.on('originLost', (id) => this.#rooms.get(id)?.close('media_failure'));
     this.#onOpen = options.onOpen ?? (() => {});
+    this.#edges = options.edges;
     this.#policy = config.room;
     this.#routerOptions = { speakerThresholdDb: config.rtc.speakerThresholdDb, viewersPerRouter: config.rtc.viewersPerRouter };
     this.#logger = logger;
@@ -66,17 +77,32 @@ export class RoomRegistry {
     return new Map([...this.#rooms].map(([id, room]) => [id, room.messagesSent]));
   }
 
-  /** Ids of the rooms open here. */
-  roomIds(): string[] {
-    return [...this.#rooms.keys()];
+  /** Ids of the rooms open here: those this node is the origin of, and those it serves as an edge. */
+  roomIds(kind: ServedRoom['kind']): string[] {
+    return [...this.#rooms].filter(([, room]) => room.kind === kind).map(([id]) => id);
+  }
+
+  /** Pipe producers coming in from origin nodes, per room served here as an edge. */
+  receivedProducers(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [id, room] of this.#rooms) if (room.kind === 'edge') out.set(id, room.receivedProducers);
+    return out;
   }
 
   isLive(id: string): boolean {
-    return this.#rooms.get(id)?.state === 'live';
+    const room = this.#rooms.get(id);
+    return room?.kind === 'origin' && room.state === 'live';
+  }
+
+  /** The open room this node is the origin of (opened if needed), or ROOM_ON_OTHER_NODE. */
+  async originRoom(id: string): Promise<Room> {
+    const room = await this.open(id);
+    if (room.kind !== 'origin') throw new StateError('ROOM_ON_OTHER_NODE', `room ${id} has its origin on node ${room.originNodeId}`);
+    return room;
   }
 
   /** The open room with this id, created if needed. Concurrent callers share one creation. */
-  async open(id: string): Promise<Room> {
+  async open(id: string): Promise<ServedRoom> {
     const existing = this.#rooms.get(id);
     if (existing && existing.state !== 'closed') return existing;
     let creating = this.#creating.get(id);
@@ -88,16 +114,16 @@ export class RoomRegistry {
   }
 
   closeAll(): void {
-    for (const room of [...this.#rooms.values()]) room.close('server_shutdown');
+    for (const room of [...this.#rooms.values()]) {
+      if (room.kind === 'origin') room.close('server_shutdown');
+      else room.close('the node is stopping');
+    }
   }
 
-  async #create(id: string): Promise<Room> {
+  async #create(id: string): Promise<ServedRoom> {
     const logger = this.#logger.child({ room: id });
     const claim = await this.#cluster.claimOrigin(id);
-    if (!claim.mine) {
-      const where = 'url' in claim.holder ? ` at ${claim.holder.url}` : '';
-      throw new StateError('ROOM_ON_OTHER_NODE', `room ${id} is served by node ${claim.holder.nodeId}${where}; connect there`);
-    }
+    if (!claim.mine) return this.#createEdge(id, claim.holder, logger);
     let router: RoomRouter;
     try {
       router = await RoomRouter.create(this.#pool, this.#routerOptions, logger);
@@ -105,7 +131,7 @@ export class RoomRegistry {
       await this.#cluster.releaseOrigin(id);
       throw err;
     }
-    const room = new Room(id, router, this.#channels.open(id), this.#policy, logger);
+    const room = new Room(id, router, withRelays(this.#channels.open(id)), this.#policy, logger);
     this.#rooms.set(id, room);
     room.once('closed', () => {
       if (this.#rooms.get(id) !== room) return;
@@ -115,5 +141,38 @@ export class RoomRegistry {
     this.#onOpen(room);
     logger.info('room opened');
     return room;
+  }
+
+  async #createEdge(id: string, origin: NodeInfo | { nodeId: string }, logger: Logger): Promise<EdgeRoom> {
+    if (!('url' in origin) || !this.#edges) throw new UnavailableError(`room ${id} has its origin on node ${origin.nodeId}, which this node cannot reach now`);
+    const router = await RoomRouter.create(this.#pool, this.#routerOptions, logger);
+    const room = new EdgeRoom(id, this.#linkTo(origin), router, this.#channels.open(id), this.#edges.pipeAddress, logger.child({ origin: origin.nodeId }));
+    this.#rooms.set(id, room);
+    room.once('closed', () => {
+      if (this.#rooms.get(id) === room) this.#rooms.delete(id);
+      this.#closeUnusedLinks();
+    });
+    logger.info({ origin: origin.nodeId }, 'serving the room as an edge');
+    return room;
+  }
+
+  /** The link to an origin node, shared by all its rooms served here. */
+  #linkTo(origin: NodeInfo): OriginLink {
+    const known = this.#links.get(origin.nodeId);
+    if (known?.url === origin.url) return known;
+    known?.close();
+    const link = new OriginLink(origin, { nodeId: this.#cluster.nodeId, secret: this.#edges!.secret }, this.#logger.child({ link: 'origin' }));
+    this.#links.set(origin.nodeId, link);
+    return link;
+  }
+
+  #closeUnusedLinks(): void {
+    const used = new Set<string>();
+    for (const room of this.#rooms.values()) if (room.kind === 'edge') used.add(room.originNodeId);
+    for (const [nodeId, link] of this.#links) {
+      if (used.has(nodeId)) continue;
+      link.close();
+      this.#links.delete(nodeId);
+    }
   }
 }

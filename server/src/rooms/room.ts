@@ -7,6 +7,7 @@ import type {
   ParticipantInfo,
   ProducerInfo,
   Quality,
+  ResponseData,
   Role,
   RtpCapabilities,
   RtpParameters,
@@ -18,13 +19,14 @@ import type {
 import type { RoomPolicy } from '../config.ts';
 import { ForbiddenError, NotFoundError, StateError, UnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Direction, PlainTransportOptions } from '../media/peer-media.ts';
+import { PeerMedia, type Direction, type PlainTransportOptions } from '../media/peer-media.ts';
 import type { RtpFeed, StageMember } from '@onstage/recorder';
 import { recorderFeed } from '../media/recorder-feed.ts';
-import type { ProducerDirectory } from '../media/producer-directory.ts';
+import type { NodePipe, PipeAddress, PipedProducer } from '../media/node-pipe.ts';
+import type { ProducerDirectory, ProducerOwner } from '../media/producer-directory.ts';
 import type { RoomRouter } from '../media/room-router.ts';
 import { Chat } from './chat.ts';
-import { Participant, type Connection } from './participant.ts';
+import { Participant, type Connection, type ParticipantMedia } from './participant.ts';
 import type { RoomChannel } from './room-channel.ts';
 import { Stage, type UnseatReason } from './stage.ts';
 import { Throttle } from './throttle.ts';
@@ -56,7 +58,17 @@ type RoomEvents = {
 /** A stage member and the media they send now (paused producers left out), host first. */
 export type StageMedia = StageMember;
 
-export type JoinInit = { identity: string; displayName: string; role: Role; connection: Connection };
+export type JoinInit = {
+  identity: string;
+  displayName: string;
+  role: Role;
+  connection: Connection;
+  /** Media on the node that serves the connection, when that is not this node (an edge). */
+  remoteMedia?: () => ParticipantMedia;
+};
+
+/** What a participant learns on joining: the room as it is now. */
+export type Welcome = ResponseData<'join'>;
 
 /**
  * A live show: the host, co-hosts on stage, viewers, chat, and the rules of who may do what.
@@ -65,6 +77,8 @@ export type JoinInit = { identity: string; displayName: string; role: Role; conn
  * changes since the last update. Room-wide events go through the room's channel, encoded once.
  */
 export class Room extends EventEmitter<RoomEvents> {
+  /** This node holds the room's state (see EdgeRoom for a room served from another node). */
+  readonly kind = 'origin';
   readonly id: string;
   readonly #router: RoomRouter;
   /** Everyone connected here, for room-wide events. */
@@ -117,7 +131,7 @@ export class Room extends EventEmitter<RoomEvents> {
     router.once('failed', () => this.close('media_failure'));
     // A secondary worker died: its viewers reconnect, resume, and get media on a live router.
     router.on('peersLost', (lost) => {
-      const gone = new Set(lost);
+      const gone = new Set<ParticipantMedia>(lost);
       for (const p of this.#participants.values()) if (gone.has(p.media)) p.dropConnection();
     });
     router.on('dominantSpeaker', (producerId) => {
@@ -232,6 +246,33 @@ export class Room extends EventEmitter<RoomEvents> {
     return { participants: page, next: null };
   }
 
+  /** What a participant who just joined (or resumed) is told of the room. */
+  welcome(participant: Participant, resumed: boolean): Welcome {
+    return {
+      participantId: participant.id,
+      role: participant.role,
+      resumed,
+      routerRtpCapabilities: this.rtpCapabilities,
+      live: this.state === 'live',
+      ...(this.#hostAwayUntil !== undefined ? { hostAwayUntil: this.#hostAwayUntil } : {}),
+      producers: this.producers().filter((p) => p.participantId !== participant.id),
+      stage: this.stageState(),
+      chat: this.chatHistory(),
+      viewers: this.viewers,
+    };
+  }
+
+  /** Joins (or resumes) a participant and says what they need to know. */
+  async enter(init: JoinInit): Promise<{ participant: Participant; welcome: Welcome }> {
+    const { participant, resumed } = this.join(init);
+    return { participant, welcome: this.welcome(participant, resumed) };
+  }
+
+  /** A participant of the room now, by id. */
+  find(participantId: string): Participant | undefined {
+    return this.#participants.get(participantId);
+  }
+
   /** Joins a new participant, or resumes the one this identity already has here. */
   join(init: JoinInit): { participant: Participant; resumed: boolean } {
     if (this.#closed) throw new UnavailableError('room is closed');
@@ -239,14 +280,14 @@ export class Room extends EventEmitter<RoomEvents> {
     const existing = this.#byIdentity.get(init.identity);
     if (existing) {
       if (existing.role !== init.role) throw new StateError('ALREADY_JOINED', `you are already in this room as ${existing.role}`);
-      this.#resume(existing, init.connection);
+      this.#resume(existing, init);
       return { participant: existing, resumed: true };
     }
     if (init.role === 'host' && this.#host) throw new StateError('HOST_ALREADY_PRESENT', 'this room already has a host');
 
     const id = randomUUID();
     const log = this.#logger.child({ peer: id, role: init.role });
-    const participant = new Participant({ ...init, id, seq: this.#nextSeq++, media: this.#createMedia(id, init.role, log) });
+    const participant = new Participant({ ...init, id, seq: this.#nextSeq++, media: this.#createMedia(id, init, log) });
     this.#participants.set(id, participant);
     this.#byIdentity.set(init.identity, participant);
     this.#channel.add(init.connection);
@@ -307,39 +348,39 @@ export class Room extends EventEmitter<RoomEvents> {
 
   async createTransport(participant: Participant, direction: Direction) {
     if (direction === 'send') this.#assertOnStage(participant);
-    return participant.media.createTransport(direction);
+    return this.#localMedia(participant).createTransport(direction);
   }
 
   /** A plain RTP transport (no ICE/DTLS), for encoders and load-test sinks; sending needs the stage. */
   async createPlainTransport(participant: Participant, options: PlainTransportOptions) {
     if (options.direction === 'send') this.#assertOnStage(participant);
-    return participant.media.createPlainTransport(options);
+    return this.#localMedia(participant).createPlainTransport(options);
   }
 
   async connectTransport(participant: Participant, transportId: string, dtlsParameters: DtlsParameters): Promise<void> {
-    await participant.media.connectTransport(transportId, dtlsParameters);
+    await this.#localMedia(participant).connectTransport(transportId, dtlsParameters);
   }
 
   async consume(participant: Participant, transportId: string, producerId: string, rtpCapabilities: RtpCapabilities) {
-    return participant.media.consume(transportId, producerId, rtpCapabilities);
+    return this.#localMedia(participant).consume(transportId, producerId, rtpCapabilities);
   }
 
   async resumeConsumer(participant: Participant, consumerId: string): Promise<void> {
-    await participant.media.resumeConsumer(consumerId);
+    await this.#localMedia(participant).resumeConsumer(consumerId);
   }
 
   closeProducer(participant: Participant, producerId: string): void {
-    participant.media.closeProducer(producerId);
+    this.#localMedia(participant).closeProducer(producerId);
   }
 
   /** Packets and bytes each of the participant's producers has received. */
   async producerStats(participant: Participant) {
-    return participant.media.producerStats();
+    return this.#localMedia(participant).producerStats();
   }
 
   async produce(participant: Participant, transportId: string, kind: MediaKind, rtpParameters: RtpParameters, videoHeight?: number) {
     this.#assertOnStage(participant);
-    const media = participant.media;
+    const media = this.#localMedia(participant);
     const { producerId } = await media.produce(transportId, kind, rtpParameters);
     // The stage may have changed while the worker was busy.
     if (!this.#stage.isOnStage(participant.id) || media !== participant.media) {
@@ -358,7 +399,21 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   async setPreferredQuality(participant: Participant, quality: Quality): Promise<void> {
-    await participant.media.setPreferredQuality(quality);
+    await this.#localMedia(participant).setPreferredQuality(quality);
+  }
+
+  // Pipes to edge nodes (this node is the room's origin) ------------------------------------------
+
+  openNodePipe(address: PipeAddress): Promise<NodePipe> {
+    return this.#router.openNodePipe(address);
+  }
+
+  /** Sends an announced producer of the room down a pipe to an edge node, with who sends it. */
+  async sendToNode(pipe: NodePipe, producerId: string, mirror: Parameters<NodePipe['send']>[1]): Promise<{ piped: PipedProducer; owner: ProducerOwner }> {
+    const owner = this.#producers.get(producerId)?.owner;
+    const piped = owner && (await this.#router.sendToNode(pipe, producerId, mirror));
+    if (!owner || !piped) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} in this room`);
+    return { piped, owner };
   }
 
   // Stage ---------------------------------------------------------------------------------------
@@ -456,12 +511,13 @@ export class Room extends EventEmitter<RoomEvents> {
     this.emit('closed');
   }
 
-  #resume(participant: Participant, connection: Connection): void {
+  #resume(participant: Participant, init: JoinInit): void {
+    const connection = init.connection;
     clearTimeout(this.#awayTimers.get(participant.id));
     this.#awayTimers.delete(participant.id);
     const log = this.#logger.child({ peer: participant.id, role: participant.role });
     if (participant.connection) this.#channel.remove(participant.connection);
-    participant.resume(connection, this.#createMedia(participant.id, participant.role, log));
+    participant.resume(connection, this.#createMedia(participant.id, init, log));
     this.#channel.add(connection);
     if (participant === this.#host && this.#hostAwayUntil !== undefined) {
       this.#hostAwayUntil = undefined;
@@ -473,9 +529,10 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** Fresh media for a participant, wired to tell the room (and the client) what it does. */
-  #createMedia(participantId: string, role: Role, log: Logger) {
+  #createMedia(participantId: string, init: JoinInit, log: Logger): ParticipantMedia {
+    if (init.remoteMedia) return init.remoteMedia();
     // The host stays on the primary router; viewers spread over workers as the audience grows.
-    const media = this.#router.createPeer(log, role === 'host');
+    const media = this.#router.createPeer(log, init.role === 'host');
     media.on('consumerClosed', (consumerId) => {
       const p = this.#participants.get(participantId);
       if (p?.media === media) this.#notify(p, 'consumerClosed', { consumerId });
@@ -529,6 +586,12 @@ export class Room extends EventEmitter<RoomEvents> {
 
   #nameOf(participantId: string): string {
     return this.#participants.get(participantId)?.displayName ?? 'unknown';
+  }
+
+  /** Media requests come from the participant's own node, so their media is here. */
+  #localMedia(participant: Participant): PeerMedia {
+    if (!(participant.media instanceof PeerMedia)) throw new StateError('ROOM_ON_OTHER_NODE', "this participant's media is on another node");
+    return participant.media;
   }
 
   #assertRole(participant: Participant, role: Role): void {

@@ -2,40 +2,87 @@ import { PARTICIPANT_PAGE_MAX, type RequestBody, type RequestName, type Response
 import { StateError } from '../errors.ts';
 import type { Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
+import type { ServedRoom } from '../rooms/room-registry.ts';
 import type { SignallingSession } from './session.ts';
+
+/**
+ * Requests about the room's shared state (stage, chat, moderation). They run where the room's
+ * origin is: here, or, for a participant an edge node serves, on the origin (the edge forwards them).
+ */
+export const ROOM_REQUESTS = [
+  'requestStage',
+  'cancelStageRequest',
+  'leaveStage',
+  'answerInvite',
+  'inviteToStage',
+  'answerStageRequest',
+  'removeFromStage',
+  'mute',
+  'sendChat',
+  'deleteChat',
+  'ban',
+  'listParticipants',
+] as const satisfies readonly RequestName[];
+export type RoomRequestName = (typeof ROOM_REQUESTS)[number];
+
+const roomRequestNames = new Set<string>(ROOM_REQUESTS);
+export function isRoomRequest(name: RequestName): name is RoomRequestName {
+  return roomRequestNames.has(name);
+}
+
+type RoomHandler<N extends RoomRequestName> = (room: Room, me: Participant, body: RequestBody<N>) => Promise<ResponseData<N>>;
+
+/** Runs a room call that answers with nothing. */
+const act =
+  <N extends RoomRequestName>(fn: (room: Room, me: Participant, body: RequestBody<N>) => void | Promise<void>): RoomHandler<N> =>
+  async (room, me, body) => {
+    await fn(room, me, body);
+    return {} as ResponseData<N>;
+  };
+
+/** One handler per room request, run on the room's origin. */
+export const roomRequestHandlers: { [N in RoomRequestName]: RoomHandler<N> } = {
+  requestStage: act((room, me) => room.requestStage(me)),
+  cancelStageRequest: act((room, me) => room.cancelStageRequest(me)),
+  leaveStage: act((room, me) => room.leaveStage(me)),
+  answerInvite: act((room, me, { accept }) => room.answerInvite(me, accept)),
+  inviteToStage: act((room, me, { participantId }) => room.inviteToStage(me, participantId)),
+  answerStageRequest: act((room, me, { participantId, accept }) => room.answerStageRequest(me, participantId, accept)),
+  removeFromStage: act((room, me, { participantId }) => room.removeFromStage(me, participantId)),
+  mute: act((room, me, { participantId, kind, muted }) => room.mute(me, participantId, kind, muted)),
+  async sendChat(room, me, { text }) {
+    return { messageId: room.sendChat(me, text).messageId };
+  },
+  deleteChat: act((room, me, { messageId }) => room.deleteChat(me, messageId)),
+  ban: act((room, me, { participantId }) => room.ban(me, participantId)),
+  async listParticipants(room, me, { after, limit }) {
+    return room.listParticipants(me, after === undefined ? 0 : Number(after), limit ?? PARTICIPANT_PAGE_MAX);
+  },
+};
 
 type Handler<N extends RequestName> = (session: SignallingSession, body: RequestBody<N>) => Promise<ResponseData<N>>;
 
 /** A participant and its room, or NOT_JOINED. */
-function joined(session: SignallingSession): { room: Room; participant: Participant } {
+function joined(session: SignallingSession): { room: ServedRoom; participant: Participant } {
   const membership = session.membership;
   if (!membership) throw new StateError('NOT_JOINED', 'join a room first');
   return membership;
 }
 
-/** Runs a room call that answers with nothing. */
-async function act(session: SignallingSession, fn: (room: Room, me: Participant) => void | Promise<void>) {
+/** Runs a media call that answers with nothing. */
+async function media(session: SignallingSession, fn: (room: ServedRoom, me: Participant) => void | Promise<void>) {
   const { room, participant } = joined(session);
   await fn(room, participant);
   return {};
 }
 
-/** One handler per request; the type makes a missing one a compile error. */
-export const requestHandlers: { [N in RequestName]: Handler<N> } = {
+/**
+ * One handler per session or media request (media is always served by the node the client is
+ * connected to); with `roomRequestHandlers`, the types make a missing handler a compile error.
+ */
+export const requestHandlers: { [N in Exclude<RequestName, RoomRequestName>]: Handler<N> } = {
   async join(session, { roomId, role }) {
-    const { room, participant, resumed } = await session.join(roomId, role);
-    return {
-      participantId: participant.id,
-      role: participant.role,
-      resumed,
-      routerRtpCapabilities: room.rtpCapabilities,
-      live: room.state === 'live',
-      ...(room.hostAwayUntil !== undefined ? { hostAwayUntil: room.hostAwayUntil } : {}),
-      producers: room.producers().filter((p) => p.participantId !== participant.id),
-      stage: room.stageState(),
-      chat: room.chatHistory(),
-      viewers: room.viewers,
-    };
+    return (await session.join(roomId, role)).welcome;
   },
 
   async createTransport(session, { direction }) {
@@ -43,21 +90,22 @@ export const requestHandlers: { [N in RequestName]: Handler<N> } = {
     return room.createTransport(participant, direction);
   },
 
-  connectTransport: (session, { transportId, dtlsParameters }) => act(session, (room, me) => room.connectTransport(me, transportId, dtlsParameters)),
+  connectTransport: (session, { transportId, dtlsParameters }) => media(session, (room, me) => room.connectTransport(me, transportId, dtlsParameters)),
 
   async produce(session, { transportId, kind, rtpParameters, videoHeight }) {
     const { room, participant } = joined(session);
     return room.produce(participant, transportId, kind, rtpParameters, videoHeight);
   },
 
-  closeProducer: (session, { producerId }) => act(session, (room, me) => room.closeProducer(me, producerId)),
+  closeProducer: (session, { producerId }) => media(session, (room, me) => room.closeProducer(me, producerId)),
 
   async consume(session, { transportId, producerId, rtpCapabilities }) {
     const { room, participant } = joined(session);
     return room.consume(participant, transportId, producerId, rtpCapabilities);
   },
 
-  resumeConsumer: (session, { consumerId }) => act(session, (room, me) => room.resumeConsumer(me, consumerId)),
+  resumeConsumer: (session, { consumerId }) => media(session, (room, me) => room.resumeConsumer(me, consumerId)),
+  setPreferredQuality: (session, { quality }) => media(session, (room, me) => room.setPreferredQuality(me, quality)),
 
   async leave(session) {
     joined(session);
@@ -65,27 +113,13 @@ export const requestHandlers: { [N in RequestName]: Handler<N> } = {
     return {};
   },
 
-  requestStage: (session) => act(session, (room, me) => room.requestStage(me)),
-  cancelStageRequest: (session) => act(session, (room, me) => room.cancelStageRequest(me)),
-  leaveStage: (session) => act(session, (room, me) => room.leaveStage(me)),
-  answerInvite: (session, { accept }) => act(session, (room, me) => room.answerInvite(me, accept)),
-  inviteToStage: (session, { participantId }) => act(session, (room, me) => room.inviteToStage(me, participantId)),
-  answerStageRequest: (session, { participantId, accept }) => act(session, (room, me) => room.answerStageRequest(me, participantId, accept)),
-  removeFromStage: (session, { participantId }) => act(session, (room, me) => room.removeFromStage(me, participantId)),
-  mute: (session, { participantId, kind, muted }) => act(session, (room, me) => room.mute(me, participantId, kind, muted)),
-
-  async sendChat(session, { text }) {
-    const { room, participant } = joined(session);
-    return { messageId: room.sendChat(participant, text).messageId };
-  },
-  deleteChat: (session, { messageId }) => act(session, (room, me) => room.deleteChat(me, messageId)),
-  ban: (session, { participantId }) => act(session, (room, me) => room.ban(me, participantId)),
-  async listParticipants(session, { after, limit }) {
-    const { room, participant } = joined(session);
-    return room.listParticipants(participant, after === undefined ? 0 : Number(after), limit ?? PARTICIPANT_PAGE_MAX);
-  },
   async renewToken(session, { token }) {
     return { expiresAt: session.renewToken(token) };
   },
-  setPreferredQuality: (session, { quality }) => act(session, (room, me) => room.setPreferredQuality(me, quality)),
 };
+
+/** Runs a room request for a participant of a room served here: on this node's room, or forwarded to its origin. */
+export async function runRoomRequest<N extends RoomRequestName>(room: ServedRoom, me: Participant, name: N, body: RequestBody<N>): Promise<ResponseData<N>> {
+  if (room.kind === 'edge') return room.forward(me, name, body) as Promise<ResponseData<N>>;
+  return roomRequestHandlers[name](room, me, body);
+}

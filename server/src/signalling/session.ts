@@ -15,10 +15,10 @@ import { claimsOf } from '../auth/socket-auth.ts';
 import { TokenExpiry } from '../auth/token-expiry.ts';
 import { verifyToken } from '../auth/tokens.ts';
 import type { Connection, Participant } from '../rooms/participant.ts';
-import type { Room } from '../rooms/room.ts';
-import type { RoomRegistry } from '../rooms/room-registry.ts';
+import type { Welcome } from '../rooms/room.ts';
+import type { RoomRegistry, ServedRoom } from '../rooms/room-registry.ts';
 import type { Metrics } from '../metrics.ts';
-import { requestHandlers } from './request-handlers.ts';
+import { isRoomRequest, requestHandlers, runRoomRequest } from './request-handlers.ts';
 import { RequestLimiter } from './request-limits.ts';
 import { TokenBucket } from '../rooms/token-bucket.ts';
 
@@ -47,7 +47,7 @@ export class SignallingSession {
   readonly #tokenSecret: string;
   readonly #expiry: TokenExpiry;
   #logger: Logger;
-  #membership: { room: Room; participant: Participant } | undefined;
+  #membership: { room: ServedRoom; participant: Participant } | undefined;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
   readonly #limiter = new RequestLimiter();
@@ -92,12 +92,12 @@ export class SignallingSession {
   }
 
   /** The room this client is in, while this connection still speaks for the participant. */
-  get membership(): { room: Room; participant: Participant } | undefined {
+  get membership(): { room: ServedRoom; participant: Participant } | undefined {
     if (this.#membership && !this.#membership.participant.isConnectedThrough(this.#connection)) this.#membership = undefined;
     return this.#membership;
   }
 
-  async join(roomId: string, role: Role): Promise<{ room: Room; participant: Participant; resumed: boolean }> {
+  async join(roomId: string, role: Role): Promise<{ room: ServedRoom; participant: Participant; welcome: Welcome }> {
     if (this.membership) throw new StateError('ALREADY_JOINED', 'already in a room; leave it first');
     const claims = claimsOf(this.#socket);
     if (claims.room !== roomId) throw new ForbiddenError(`your token is for room "${claims.room}"`, 'WRONG_ROOM');
@@ -106,7 +106,7 @@ export class SignallingSession {
     for (let attempt = 0; ; attempt++) {
       const room = await this.#rooms.open(roomId);
       if (room.state === 'closed' && attempt === 0) continue;
-      const { participant, resumed } = room.join({
+      const { participant, welcome } = await room.enter({
         identity: claims.sub,
         displayName: claims.name ?? claims.sub,
         role,
@@ -115,7 +115,7 @@ export class SignallingSession {
       this.#membership = { room, participant };
       this.#socket.data.participantId = participant.id;
       this.#logger = this.#logger.child({ room: roomId, peer: participant.id });
-      return { room, participant, resumed };
+      return { room, participant, welcome };
     }
   }
 
@@ -189,6 +189,11 @@ export class SignallingSession {
     }
     const parsed = requests[name].request.safeParse(args[0]);
     if (!parsed.success) throw new InvalidInputError('INVALID_PAYLOAD', `${name}: ${z.prettifyError(parsed.error)}`);
+    if (isRoomRequest(name)) {
+      const membership = this.membership;
+      if (!membership) throw new StateError('NOT_JOINED', 'join a room first');
+      return runRoomRequest(membership.room, membership.participant, name, parsed.data as never);
+    }
     // The body was parsed by this request's own schema, so it fits this request's handler.
     const handler = requestHandlers[name] as (s: SignallingSession, body: unknown) => Promise<ResponseData<RequestName>>;
     return handler(this, parsed.data);
