@@ -97,13 +97,17 @@ const SIMULCAST: types.RtpEncodingParameters[] = [
   { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
 ];
 
+/** Nodes a join may be sent on to before giving up (the origin can move while following it). */
+const MAX_REDIRECTS = 2;
+
 /**
  * One person's connection to an Onstage room: `goLive` as the host, or `watch` as a viewer (who
  * may be brought on stage and then `publish`). One client is one participant. It survives network
  * drops: it reconnects by itself and resumes the same participant within the server's grace period.
  */
 export class OnstageClient extends TypedEmitter<OnstageEvents> {
-  readonly #url: string;
+  /** The node this client talks to; a host follows the room to its origin node. */
+  #url: string;
   readonly #timeoutMs: number;
   readonly #token: TokenSource;
   #channel: SignallingChannel | undefined;
@@ -316,7 +320,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
 
   // Internals -----------------------------------------------------------------------------------
 
-  async #enter(roomId: RoomId, role: Role): Promise<void> {
+  async #enter(roomId: RoomId, role: Role, redirects = 0): Promise<void> {
     if (this.#channel) throw new Error('this client is already in a room; call leave() first');
     const channel = new SignallingChannel(this.#url, this.#token, this.#timeoutMs);
     this.#channel = channel;
@@ -327,6 +331,11 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       await this.#join(channel);
     } catch (err) {
       await this.leave();
+      // In a cluster, the host goes live on the room's origin node: the node asked says which.
+      if (err instanceof OnstageRequestError && err.code === 'ROOM_ON_OTHER_NODE' && err.redirect && redirects < MAX_REDIRECTS) {
+        this.#url = err.redirect;
+        return this.#enter(roomId, role, redirects + 1);
+      }
       throw err;
     }
   }

@@ -18,11 +18,14 @@ export class OnstageRequestError extends Error {
   override name = 'OnstageRequestError';
   readonly code: ErrorCode | 'TIMEOUT' | 'CONNECTION_FAILED';
   readonly request: RequestName | 'connect';
+  /** (ROOM_ON_OTHER_NODE) The node to connect to instead. */
+  readonly redirect: string | undefined;
 
-  constructor(request: RequestName | 'connect', code: OnstageRequestError['code'], message: string) {
+  constructor(request: RequestName | 'connect', code: OnstageRequestError['code'], message: string, redirect?: string) {
     super(`${request}: ${code}: ${message}`);
     this.code = code;
     this.request = request;
+    this.redirect = redirect;
   }
 }
 
@@ -86,7 +89,7 @@ export class SignallingChannel {
     } catch {
       throw new OnstageRequestError(name, 'TIMEOUT', `no answer within ${this.#timeoutMs} ms`);
     }
-    if (!ack.ok) throw new OnstageRequestError(name, ack.error.code, ack.error.message);
+    if (!ack.ok) throw new OnstageRequestError(name, ack.error.code, ack.error.message, ack.error.redirect);
     return ack.data;
   }
 

@@ -42,5 +42,7 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ErrorBody = z.object({
   code: ErrorCode,
   message: z.string(),
+  /** (ROOM_ON_OTHER_NODE) The URL of the node to connect to instead; the SDK follows it. */
+  redirect: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -117,6 +117,7 @@ export class OnstageServer {
       pipedIn: () => rooms.receivedProducers(),
     });
     pool.on('workerDied', () => metrics.workerDied());
+    cluster.on('redisFailed', () => metrics.redisFailed());
     pool.on('workerHung', () => metrics.workerHung());
     // Found before the metrics existed; counted now so a scrape shows it.
     if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);

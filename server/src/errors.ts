@@ -7,11 +7,14 @@ import type { ErrorBody, ErrorCode } from '@onstage/protocol';
 export class OnstageError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Where the client should go instead (ROOM_ON_OTHER_NODE). */
+  readonly redirect: string | undefined;
 
-  constructor(code: ErrorCode, status: number, message: string, options?: ErrorOptions) {
+  constructor(code: ErrorCode, status: number, message: string, options?: ErrorOptions & { redirect?: string }) {
     super(message, options);
     this.code = code;
     this.status = status;
+    this.redirect = options?.redirect;
   }
 }
 
@@ -43,8 +46,9 @@ export class StateError extends OnstageError {
       | 'NOT_ON_STAGE'
       | 'ROOM_ON_OTHER_NODE',
     message: string,
+    redirect?: string,
   ) {
-    super(code, 409, message);
+    super(code, 409, message, redirect === undefined ? undefined : { redirect });
   }
 }
 
@@ -106,11 +110,11 @@ export class UnavailableError extends OnstageError {
 export class RemoteError extends OnstageError {
   override name = 'RemoteError';
   constructor(body: ErrorBody) {
-    super(body.code, body.code === 'INTERNAL' ? 502 : 409, body.message);
+    super(body.code, body.code === 'INTERNAL' ? 502 : 409, body.message, body.redirect === undefined ? undefined : { redirect: body.redirect });
   }
 }
 
 export function toErrorBody(err: unknown): ErrorBody {
-  if (err instanceof OnstageError) return { code: err.code, message: err.message };
+  if (err instanceof OnstageError) return { code: err.code, message: err.message, ...(err.redirect ? { redirect: err.redirect } : {}) };
   return { code: 'INTERNAL', message: 'internal server error' };
 }

@@ -31,6 +31,7 @@ export class Metrics {
   readonly #workerHangs: Counter;
   readonly #recorderFailures: Counter<'reason'>;
   readonly #recordings: Counter<'status'>;
+  readonly #redisFailures: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -68,6 +69,11 @@ export class Metrics {
       name: 'onstage_recordings_finished_total',
       help: 'Recordings finished, by status (ready, failed)',
       labelNames: ['status'],
+      registers,
+    });
+    this.#redisFailures = new Counter({
+      name: 'onstage_cluster_redis_failures_total',
+      help: 'Cluster commands to Redis that failed (Redis unreachable); running rooms go on meanwhile',
       registers,
     });
     new Gauge({
@@ -163,6 +169,10 @@ export class Metrics {
 
   recorderFailed(reason: string): void {
     this.#recorderFailures.inc({ reason });
+  }
+
+  redisFailed(): void {
+    this.#redisFailures.inc();
   }
 
   recordingFinished(status: string): void {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { OnstageServer } from '../../server/src/app.ts';
 import { eventually, goLive, launchBrowser, mediaKeepsFlowing, openPage, viewerMedia } from '../helpers/browser.ts';
 import { startRedis } from '../helpers/redis.ts';
@@ -29,6 +29,9 @@ after(async () => {
   redis?.stop();
 });
 
+const participantId = (page: Page) =>
+  page.evaluate(() => (globalThis as unknown as { onstage: { client: { participantId: string } } }).onstage.client.participantId);
+
 /** The value of one series of a metric in a node's /metrics text, or 0 when absent. */
 async function metric(node: OnstageServer, series: string): Promise<number> {
   const text = await (await fetch(`${node.url}/metrics`)).text();
@@ -36,10 +39,15 @@ async function metric(node: OnstageServer, series: string): Promise<number> {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
-test('a show on node A is watched on nodes B and C; chat crosses nodes; each edge gets each producer once', { timeout: 180_000 }, async () => {
+test('a show with its origin on node A is watched on nodes B and C; the host is sent to A; chat crosses nodes; each edge gets each producer once', { timeout: 180_000 }, async () => {
   const room = 'cluster-show';
-  const host = await openPage(browser, `${nodes.a.url}/host/${room}`);
+  // A viewer arrives first, on A: A becomes the room's origin. The host opens the studio on B and
+  // is sent on to A by the SDK (a host's media enters at the origin).
+  const early = await openPage(browser, `${nodes.a.url}/watch/${room}`);
+  await early.waitForSelector('#badge:text("WAITING")', { timeout: 15_000 });
+  const host = await openPage(browser, `${nodes.b.url}/host/${room}`);
   await goLive(host);
+  await eventually(() => viewerMedia(early), (m) => m.videoFrames > 10 && m.audioBytes > 1000, 30_000);
 
   const onB = [await openPage(browser, `${nodes.b.url}/watch/${room}`), await openPage(browser, `${nodes.b.url}/watch/${room}`)];
   const onC = await openPage(browser, `${nodes.c.url}/watch/${room}`);
@@ -78,4 +86,88 @@ test('a show on node A is watched on nodes B and C; chat crosses nodes; each edg
   assert.equal(media.videoBytes + media.audioBytes, 0, 'the viewer on C has no consumers left');
   chatterOnC.close();
   readerOnB.close();
+});
+
+test('a viewer on node C comes on stage: a viewer on node B and the host on A see and hear them; a mute and the removal cross nodes', { timeout: 180_000 }, async () => {
+  const room = 'cluster-stage';
+  const host = await openPage(browser, `${nodes.a.url}/host/${room}`);
+  await goLive(host);
+  const cohost = await openPage(browser, `${nodes.c.url}/watch/${room}`);
+  const viewer = await openPage(browser, `${nodes.b.url}/watch/${room}`);
+  await eventually(() => viewerMedia(viewer), (m) => m.videoFrames > 5, 30_000);
+  const [hostId, cohostId] = [await participantId(host), await participantId(cohost)];
+
+  await cohost.locator('#request-stage').click();
+  await host.locator('#requests button', { hasText: 'accept' }).click({ timeout: 10_000 });
+  await cohost.waitForSelector('#leave-stage:not([hidden])', { timeout: 10_000 });
+
+  const both = await eventually(
+    () => viewerMedia(viewer),
+    (m) => (m.byParticipant[hostId]?.framesDecoded ?? 0) > 30 && (m.byParticipant[cohostId]?.framesDecoded ?? 0) > 30 && (m.byParticipant[cohostId]?.audioBytes ?? 0) > 1000,
+    30_000,
+  );
+  const later = await new Promise((r) => setTimeout(r, 1500)).then(() => viewerMedia(viewer));
+  for (const [who, id] of [['host', hostId], ['co-host', cohostId]] as const) {
+    assert.ok((later.byParticipant[id]?.framesDecoded ?? 0) > (both.byParticipant[id]?.framesDecoded ?? 0), `${who} frames rise at the viewer on B`);
+    assert.ok((later.byParticipant[id]?.audioBytes ?? 0) > (both.byParticipant[id]?.audioBytes ?? 0), `${who} audio rises at the viewer on B`);
+  }
+  const atHost = await eventually(() => viewerMedia(host), (m) => (m.byParticipant[cohostId]?.framesDecoded ?? 0) > 10, 10_000);
+  assert.ok((atHost.byParticipant[cohostId]?.framesDecoded ?? 0) > 10, 'the host on A decodes the co-host on C');
+
+  // The host mutes the co-host's microphone on C: the viewer on B stops getting it.
+  await host.locator('#stage-list button', { hasText: 'mute mic' }).click();
+  await viewer.waitForSelector('.tile .label:text("mic off")', { timeout: 5_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  const m1 = await viewerMedia(viewer);
+  await new Promise((r) => setTimeout(r, 1500));
+  const m2 = await viewerMedia(viewer);
+  assert.equal(m2.byParticipant[cohostId]?.audioBytes, m1.byParticipant[cohostId]?.audioBytes, 'no audio from the muted co-host at B');
+  assert.ok((m2.byParticipant[cohostId]?.framesDecoded ?? 0) > (m1.byParticipant[cohostId]?.framesDecoded ?? 0), 'their video goes on');
+
+  await host.locator('#stage-list button', { hasText: 'remove' }).click();
+  const gone = await eventually(() => viewerMedia(viewer), (m) => m.byParticipant[cohostId] === undefined, 5_000);
+  assert.equal(gone.byParticipant[cohostId], undefined, 'the viewer on B no longer receives the removed co-host');
+  assert.ok((gone.byParticipant[hostId]?.framesDecoded ?? 0) > 0, 'and still receives the host');
+  await host.locator('#stop').click();
+});
+
+test('Redis stopped for 10 s: the show keeps flowing to the edge, local joins work, new cross-node rooms get UNAVAILABLE; the cluster heals', { timeout: 120_000 }, async () => {
+  const room = 'redis-outage';
+  const host = await openPage(browser, `${nodes.a.url}/host/${room}`);
+  await goLive(host);
+  const onB = await openPage(browser, `${nodes.b.url}/watch/${room}`);
+  await eventually(() => viewerMedia(onB), (m) => m.videoFrames > 10 && m.audioBytes > 1000, 30_000);
+
+  const port = redis.port;
+  redis.stop();
+  const failuresBefore = await metric(nodes.a, 'onstage_cluster_redis_failures_total');
+  // Past the origin lease (ORIGIN_LEASE_MS, 10 s by default): the origin must not give the room up.
+  for (let second = 0; second < 11; second += 2) {
+    const { before: b, after: a } = await mediaKeepsFlowing(onB, 2000);
+    assert.ok(a.videoFrames > b.videoFrames + 10, `viewer on B keeps decoding with Redis down (${b.videoFrames} → ${a.videoFrames} around ${second} s)`);
+  }
+  const localViewer = await RawClient.connect(nodes.a.url, { room, role: 'viewer', sub: 'local-during-outage' });
+  const welcome = await localViewer.ok<{ live: boolean }>('join', { roomId: room, role: 'viewer' });
+  assert.equal(welcome.live, true, 'a viewer joining the origin node itself gets in');
+  const crossNode = await RawClient.connect(nodes.c.url, { room, role: 'viewer', sub: 'cross-during-outage' });
+  assert.equal(await crossNode.code('join', { roomId: room, role: 'viewer' }), 'UNAVAILABLE', 'a cross-node join is refused with UNAVAILABLE');
+  assert.ok((await metric(nodes.a, 'onstage_cluster_redis_failures_total')) > failuresBefore, 'failed Redis commands are counted');
+
+  redis = await startRedis(port);
+  const healed = await eventually(
+    async () => (await crossNode.send('join', { roomId: room, role: 'viewer' })).ok,
+    (ok) => ok,
+    15_000,
+  );
+  assert.ok(healed, 'after Redis is back, the viewer on C joins the show of A');
+  type View = { nodes: { nodeId: string; rooms: string[]; edgeRooms: string[] }[] };
+  const view = await eventually(async () => (await (await fetch(`${nodes.b.url}/api/cluster`)).json()) as View, (v) => v.nodes.length === 3 && (v.nodes.find((n) => n.nodeId === 'node-c')?.edgeRooms.includes(room) ?? false), 10_000);
+  assert.equal(view.nodes.length, 3, 'all three nodes are registered again');
+  assert.ok(view.nodes.find((n) => n.nodeId === 'node-a')?.rooms.includes(room), 'node A is still the origin of the show');
+  assert.ok(view.nodes.find((n) => n.nodeId === 'node-c')?.edgeRooms.includes(room), 'node C serves it as an edge');
+  const { before: b, after: a } = await mediaKeepsFlowing(onB, 2000);
+  assert.ok(a.videoFrames > b.videoFrames + 10, 'viewer on B still decoding after Redis came back');
+  localViewer.close();
+  crossNode.close();
+  await host.locator('#stop').click();
 });

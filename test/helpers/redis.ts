@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** A real redis-server on a free loopback port, with nothing persisted; stopped by stop(). */
-export async function startRedis(): Promise<{ url: string; process: ChildProcess; stop(): void }> {
-  const port = await new Promise<number>((resolve) => {
+/** A real redis-server on a free loopback port (or `port`, to start it again), with nothing persisted; stopped by stop(). */
+export async function startRedis(fixedPort?: number): Promise<{ url: string; port: number; process: ChildProcess; stop(): void }> {
+  const port = fixedPort ?? await new Promise<number>((resolve) => {
     const probe = createServer().listen(0, '127.0.0.1', () => {
       const p = (probe.address() as { port: number }).port;
       probe.close(() => resolve(p));
@@ -15,5 +15,5 @@ export async function startRedis(): Promise<{ url: string; process: ChildProcess
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('Ready to accept connections') && resolve());
   });
   child.stdout!.resume();
-  return { url: `redis://127.0.0.1:${port}`, process: child, stop: () => child.kill('SIGKILL') };
+  return { url: `redis://127.0.0.1:${port}`, port, process: child, stop: () => child.kill('SIGKILL') };
 }

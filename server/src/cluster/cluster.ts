@@ -34,6 +34,8 @@ export type OriginClaim = { mine: true; epoch: number } | { mine: false; holder:
 export type ClusterEvents = {
   /** This node can no longer prove it is the room's origin (its lease was not renewed in time). */
   originLost: [roomId: string];
+  /** A Redis command failed (Redis unreachable); the cluster retries by itself. */
+  redisFailed: [];
 };
 
 export interface Cluster {

@@ -115,6 +115,18 @@ class EdgeLink {
         return this.#openPipe(body as LinkRequest<'openPipe'>);
       case 'pipeProducer':
         return this.#pipeProducer(body as LinkRequest<'pipeProducer'>);
+      case 'publish': {
+        const { roomId, participantId, piped, videoHeight } = body as LinkRequest<'publish'>;
+        const participant = this.#participant(roomId, participantId);
+        const state = this.#rooms.get(roomId)!;
+        return state.room.produceFromNode(participant, await this.#pipeOf(state), piped, videoHeight);
+      }
+      case 'pipeState': {
+        const { roomId, producerId, paused, closed } = body as LinkRequest<'pipeState'>;
+        const state = this.#rooms.get(roomId);
+        if (state) state.room.mirrorFromNode(await this.#pipeOf(state), producerId, { ...(paused !== undefined ? { paused } : {}), ...(closed ? { closed } : {}) });
+        return {};
+      }
     }
   }
 
@@ -194,10 +206,16 @@ class EdgeLink {
     return (await pipe).endpoint;
   }
 
+  async #pipeOf(state: EdgeRoomState): Promise<NodePipe> {
+    const pipe = state.pipe && (await state.pipe);
+    if (!pipe || pipe.closed) throw new NotFoundError('NOT_FOUND', 'open the pipe first');
+    return pipe;
+  }
+
   async #pipeProducer({ roomId, producerId }: LinkRequest<'pipeProducer'>) {
     const state = this.#rooms.get(roomId);
-    const pipe = state?.pipe && (await state.pipe);
-    if (!state || !pipe || pipe.closed) throw new NotFoundError('NOT_FOUND', 'open the pipe first');
+    if (!state) throw new NotFoundError('NOT_FOUND', 'open the pipe first');
+    const pipe = await this.#pipeOf(state);
     const sent = await state.room.sendToNode(pipe, producerId, {
       paused: (paused) => this.#socket.emit('pipe', { roomId, producerId, paused }),
       closed: () => {

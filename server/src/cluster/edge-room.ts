@@ -37,6 +37,8 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
   readonly #members = new Map<string, Member>();
   readonly #receiving = new Map<string, Promise<void>>();
   #pipe: Promise<NodePipe> | undefined;
+  /** Who is on stage, as the origin last said (its stage events pass through here before reaching clients). */
+  #onStage = new Set<string>();
   #messagesSent = 0;
   #closed = false;
   readonly #unlisten: () => void;
@@ -105,7 +107,7 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
   async enter(init: JoinInit): Promise<{ participant: Participant; welcome: Welcome }> {
     if (this.#closed) throw new StateError('NOT_JOINED', 'the room closed here; join again');
     if (init.role === 'host') {
-      throw new StateError('ROOM_ON_OTHER_NODE', `the host goes live on the room's origin node, ${this.#link.nodeId} at ${this.#link.url}`);
+      throw new StateError('ROOM_ON_OTHER_NODE', `the host goes live on the room's origin node, ${this.#link.nodeId} at ${this.#link.url}`, this.#link.url);
     }
     const { connection } = init;
     const welcome = (await this.#link.request('join', {
@@ -116,6 +118,7 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
       role: init.role,
     })) as Welcome;
     if (this.#closed) throw new StateError('NOT_JOINED', 'the room closed here; join again');
+    this.#onStage = new Set(welcome.stage.seats.map((s) => s.participantId));
     const log = this.#logger.child({ peer: welcome.participantId, role: welcome.role });
     const media = this.#router.createPeer(log, false);
     const participant = new Participant({ ...init, id: welcome.participantId, seq: 0, media, connection });
@@ -152,12 +155,12 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
   // Media: served here ---------------------------------------------------------------------------
 
   async createTransport(participant: Participant, direction: Direction) {
-    if (direction === 'send') this.#refusePublishing();
+    if (direction === 'send') this.#assertOnStage(participant);
     return this.#media(participant).createTransport(direction);
   }
 
   async createPlainTransport(participant: Participant, options: PlainTransportOptions) {
-    if (options.direction === 'send') this.#refusePublishing();
+    if (options.direction === 'send') this.#assertOnStage(participant);
     return this.#media(participant).createPlainTransport(options);
   }
 
@@ -179,8 +182,27 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
     this.#media(participant).closeProducer(producerId);
   }
 
-  async produce(_participant: Participant, _transportId: string, _kind: MediaKind, _rtpParameters: RtpParameters, _videoHeight?: number): Promise<{ producerId: string }> {
-    this.#refusePublishing();
+  /**
+   * A co-host served here publishes: the producer is made here (viewers here receive it from this
+   * node directly) and sent up the pipe to the origin, which announces it and sends it on to the
+   * other edges.
+   */
+  async produce(participant: Participant, transportId: string, kind: MediaKind, rtpParameters: RtpParameters, videoHeight?: number): Promise<{ producerId: string }> {
+    this.#assertOnStage(participant);
+    const media = this.#media(participant);
+    const { producerId } = await media.produce(transportId, kind, rtpParameters);
+    try {
+      const pipe = await this.#openPipe();
+      const tell = (change: { paused?: boolean; closed?: true }) =>
+        void this.#link.request('pipeState', { roomId: this.id, producerId, ...change }).catch((err: unknown) => this.#logger.warn({ err, producerId }, 'the origin did not take a producer change'));
+      const piped = await this.#router.sendToNode(pipe, producerId, { paused: (paused) => tell({ paused }), closed: () => tell({ closed: true }) });
+      if (!piped) throw new ForbiddenError('you left the stage');
+      await this.#link.request('publish', { roomId: this.id, participantId: participant.id, piped, ...(videoHeight ? { videoHeight } : {}) });
+      return { producerId };
+    } catch (err) {
+      media.closeProducer(producerId);
+      throw err;
+    }
   }
 
   async setPreferredQuality(participant: Participant, quality: Quality): Promise<void> {
@@ -206,8 +228,8 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
 
   // Internals ------------------------------------------------------------------------------------
 
-  #refusePublishing(): never {
-    throw new ForbiddenError(`publishing is served by the room's origin node (${this.#link.nodeId}); co-hosts on edge nodes are not supported yet`);
+  #assertOnStage(participant: Participant): void {
+    if (!this.#onStage.has(participant.id)) throw new ForbiddenError('only the host and co-hosts on stage may publish media');
   }
 
   #memberOf(participant: Participant): Member | undefined {
@@ -230,6 +252,7 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
   }
 
   #fanOut(name: Parameters<LinkMessages['event']>[0]['name'], body: Parameters<LinkMessages['event']>[0]['body'], except?: string): void {
+    if (name === 'stageChanged') this.#onStage = new Set((body as ServerEvent<'stageChanged'>).seats.map((s) => s.participantId));
     const skip = except === undefined ? undefined : this.#members.get(except)?.participant.connection;
     this.#messagesSent += this.#channel.size - (skip ? 1 : 0);
     this.#channel.emit(name, body, skip);

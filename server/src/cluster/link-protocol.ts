@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { MediaKind, Role, RoomId, type ErrorBody, type ServerEvent, type ServerEventName } from '@onstage/protocol';
+import { MediaKind, Role, RoomId, RtpParameters, type ErrorBody, type ServerEvent, type ServerEventName } from '@onstage/protocol';
 
 /**
  * What nodes say to each other about rooms. An edge node (one serving viewers of a room whose
@@ -30,6 +30,15 @@ export const linkRequests = {
   openPipe: z.object({ roomId: RoomId, endpoint: Endpoint }),
   /** Sends one producer down the room's pipe. */
   pipeProducer: z.object({ roomId: RoomId, producerId: Id }),
+  /** A co-host served by the edge published: their producer comes up the room's pipe. */
+  publish: z.object({
+    roomId: RoomId,
+    participantId: Id,
+    piped: z.object({ producerId: Id, kind: MediaKind, rtpParameters: RtpParameters, paused: z.boolean() }),
+    videoHeight: z.number().int().min(1).max(4320).optional(),
+  }),
+  /** A producer sent up the pipe paused, resumed or closed on the edge. */
+  pipeState: z.object({ roomId: RoomId, producerId: Id, paused: z.boolean().optional(), closed: z.literal(true).optional() }),
 };
 export type LinkRequestName = keyof typeof linkRequests;
 export type LinkRequest<N extends LinkRequestName> = z.infer<(typeof linkRequests)[N]>;

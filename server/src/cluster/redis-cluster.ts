@@ -38,14 +38,23 @@ return {1, epoch}`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-type Lease = { epoch: number; confirmedAt: number };
+type Lease = { epoch: number };
+
+/** Longest wait between reconnect attempts to Redis. */
+const MAX_RECONNECT_DELAY_MS = 2000;
+/**
+ * After Redis comes back (perhaps restarted empty), nodes re-assert the rooms they hold at once;
+ * new claims wait this long, so every node has reconnected (at most MAX_RECONNECT_DELAY_MS) and
+ * re-asserted its rooms before another node could take one of them.
+ */
+const RECOVERY_MS = 2 * MAX_RECONNECT_DELAY_MS;
 
 /**
  * Cluster membership and room origins in Redis. Nodes heartbeat a key with a TTL (and a sorted
  * set of heartbeat times, for listing). A room's origin is a lease, claimed atomically with a
- * fencing epoch and renewed every third of its length. A node that cannot confirm its lease for
- * most of its length stops believing it is the origin (`originLost`) before the lease can expire
- * and be claimed by another node, so two nodes never both act as a room's origin.
+ * fencing epoch and renewed every third of its length. A node that learns another node holds one
+ * of its rooms stops serving it (`originLost`); while Redis is unreachable nobody can claim a room,
+ * and the rooms already running go on.
  */
 export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster {
   readonly nodeId: string;
@@ -59,6 +68,8 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
   #heartbeat: NodeJS.Timeout | undefined;
   #renewal: NodeJS.Timeout | undefined;
   #lastWarning = 0;
+  #wasDown = false;
+  #recoveringUntil = 0;
 
   private constructor(redis: Redis, options: RedisClusterOptions, logger: Logger) {
     super();
@@ -66,6 +77,15 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
     this.#redis = redis;
     this.#options = options;
     this.#logger = logger;
+    redis.on('close', () => (this.#wasDown = true));
+    redis.on('ready', () => {
+      if (!this.#wasDown) return;
+      this.#wasDown = false;
+      this.#recoveringUntil = Date.now() + RECOVERY_MS;
+      this.#logger.info({ rooms: this.#leases.size }, 'Redis is back; re-asserting this node and its rooms');
+      void this.#beat().catch((err: unknown) => this.#warn(err, 'heartbeat failed'));
+      void this.#renewAll();
+    });
   }
 
   /** Connects to Redis (fails if it cannot); the node joins the cluster with start(). */
@@ -76,7 +96,7 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
+      retryStrategy: (times) => Math.min(times * 200, MAX_RECONNECT_DELAY_MS),
     });
     redis.on('error', () => {}); // reported by the failing commands, rate-limited
     try {
@@ -103,10 +123,15 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
   }
 
   async claimOrigin(roomId: string): Promise<OriginClaim> {
-    const sentAt = Date.now();
-    const [mine, value] = (await this.#redis.eval(CLAIM, 2, originKey(roomId), epochKey(roomId), this.nodeId, this.#options.originLeaseMs, EPOCH_KEEP_MS)) as [number, number | string];
+    if (!this.#leases.has(roomId) && Date.now() < this.#recoveringUntil) {
+      throw new Error('Redis just came back; new rooms wait a moment while nodes re-assert theirs');
+    }
+    const [mine, value] = (await this.#redis.eval(CLAIM, 2, originKey(roomId), epochKey(roomId), this.nodeId, this.#options.originLeaseMs, EPOCH_KEEP_MS).catch((err: unknown) => {
+      this.#warn(err, 'cannot claim a room origin (Redis unreachable)');
+      throw err;
+    })) as [number, number | string];
     if (mine === 1) {
-      this.#leases.set(roomId, { epoch: Number(value), confirmedAt: sentAt });
+      this.#leases.set(roomId, { epoch: Number(value) });
       return { mine: true, epoch: Number(value) };
     }
     const holder = String(value);
@@ -141,21 +166,25 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
       .exec();
   }
 
-  /** Renews every lease; a lease not confirmed for 80% of its length is given up as lost. */
+  /**
+   * Renews every lease. Redis saying another node holds it (or cannot be given it back, after a
+   * Redis restart) ends it here. Redis unreachable does not: no node can claim the room meanwhile,
+   * so running shows go on, and the lease is renewed (or claimed again) once Redis answers. The
+   * price, written down: a node cut off from Redis while other nodes still reach it keeps serving
+   * its rooms until it hears back, though another node may have claimed them after the lease ran out.
+   */
   async #renewAll(): Promise<void> {
     const { originLeaseMs } = this.#options;
     await Promise.all(
       [...this.#leases].map(async ([roomId, lease]) => {
-        const sentAt = Date.now();
         try {
           const renewed = await this.#redis.eval(RENEW, 1, originKey(roomId), `${this.nodeId} ${lease.epoch}`, originLeaseMs);
-          if (renewed === 1) lease.confirmedAt = sentAt;
-          // Gone (Redis restarted empty, say): claim it again, with a new epoch, unless another node did.
-          else if ((await this.claimOrigin(roomId)).mine === false) return this.#lose(roomId, lease, 'another node holds the lease');
+          // Gone (Redis restarted empty, or the lease ran out while Redis was away): claim it again,
+          // with a new epoch, unless another node did.
+          if (renewed !== 1 && (await this.claimOrigin(roomId)).mine === false) this.#lose(roomId, lease, 'another node holds the lease');
         } catch (err) {
-          this.#warn(err, 'cannot renew a room origin lease');
+          this.#warn(err, 'cannot renew a room origin lease (Redis unreachable); the room goes on');
         }
-        if (Date.now() - lease.confirmedAt > originLeaseMs * 0.8) this.#lose(roomId, lease, 'the lease could not be renewed in time');
       }),
     );
   }
@@ -168,6 +197,7 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
   }
 
   #warn(err: unknown, what: string): void {
+    this.emit('redisFailed');
     if (Date.now() - this.#lastWarning < 10_000) return;
     this.#lastWarning = Date.now();
     this.#logger.warn({ err: (err as Error).message }, what);

@@ -138,13 +138,21 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     return producer && pipe.send(producer.id, mirror);
   }
 
-  /** (edge) A producer of the room's origin, arriving through `pipe`: entered in the directory as the room's own. */
-  async receiveFromNode(pipe: NodePipe, piped: PipedProducer, owner: ProducerOwner): Promise<void> {
+  /**
+   * A producer arriving through `pipe` from another node (the origin's, on an edge; an edge
+   * co-host's, on the origin): entered in the directory as the room's own, announced with `owner`
+   * when that is known already. Returns its id (the same as on the other node).
+   */
+  async receiveFromNode(pipe: NodePipe, piped: PipedProducer, owner?: ProducerOwner): Promise<string> {
     const producer = await pipe.receive(piped);
-    if (this.#closed) return producer.close();
+    if (this.#closed) {
+      producer.close();
+      throw new Error('the room is closing');
+    }
     this.#producers.add(producer, this.#primary.router, pipe);
-    this.#producers.announce(producer.id, owner);
+    if (owner) this.#producers.announce(producer.id, owner);
     this.#producers.markFlowing(producer.id);
+    return producer.id;
   }
 
   close(): void {

@@ -122,7 +122,9 @@ export class RoomRegistry {
 
   async #create(id: string): Promise<ServedRoom> {
     const logger = this.#logger.child({ room: id });
-    const claim = await this.#cluster.claimOrigin(id);
+    const claim = await this.#cluster.claimOrigin(id).catch((err: unknown) => {
+      throw new UnavailableError(`cannot open room ${id} now: the cluster cannot tell which node serves it (${(err as Error).message})`);
+    });
     if (!claim.mine) return this.#createEdge(id, claim.holder, logger);
     let router: RoomRouter;
     try {

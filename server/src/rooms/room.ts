@@ -387,8 +387,13 @@ export class Room extends EventEmitter<RoomEvents> {
       media.closeProducer(producerId);
       throw new ForbiddenError('you left the stage');
     }
+    return this.#announce(participant, producerId, kind, videoHeight);
+  }
+
+  /** Tells everyone of a stage member's new producer (paused if the host muted that kind). */
+  async #announce(participant: Participant, producerId: string, kind: MediaKind, videoHeight: number | undefined): Promise<{ producerId: string }> {
     const muted = this.#stage.snapshot().seats.find((s) => s.participantId === participant.id)?.muted[kind] ?? false;
-    if (muted) await media.setPaused(kind, true);
+    if (muted) await participant.media.setPaused(kind, true);
     const info = this.#producers.announce(producerId, { participantId: participant.id, role: participant.role, ...(videoHeight ? { videoHeight } : {}) });
     // Closed meanwhile (the participant left, or a worker died).
     if (!info) throw new ForbiddenError('you left the stage');
@@ -414,6 +419,29 @@ export class Room extends EventEmitter<RoomEvents> {
     const piped = owner && (await this.#router.sendToNode(pipe, producerId, mirror));
     if (!owner || !piped) throw new NotFoundError('PRODUCER_NOT_FOUND', `no producer ${producerId} in this room`);
     return { piped, owner };
+  }
+
+  /** A co-host on an edge node published: their producer arrives through the pipe from that node. */
+  async produceFromNode(participant: Participant, pipe: NodePipe, piped: PipedProducer, videoHeight?: number): Promise<{ producerId: string }> {
+    this.#assertOnStage(participant);
+    const producerId = await this.#router.receiveFromNode(pipe, piped);
+    if (!this.#stage.isOnStage(participant.id)) {
+      this.#producers.get(producerId)?.producer.close();
+      throw new ForbiddenError('you left the stage');
+    }
+    return this.#announce(participant, producerId, piped.kind, videoHeight);
+  }
+
+  /** The edge node's producer behind a pipe producer here paused, resumed or closed. */
+  mirrorFromNode(pipe: NodePipe, producerId: string, change: { paused?: boolean; closed?: true }): void {
+    const entry = this.#producers.get(producerId);
+    if (!entry || entry.peer !== pipe) return;
+    if (change.closed) return entry.producer.close();
+    if (change.paused === undefined || entry.producer.paused === change.paused) return;
+    void (change.paused ? entry.producer.pause() : entry.producer.resume()).then(
+      () => this.#producers.markPaused(producerId),
+      (err: unknown) => this.#logger.warn({ err, producerId }, 'cannot mirror a pause from an edge node'),
+    );
   }
 
   // Stage ---------------------------------------------------------------------------------------
