@@ -6,11 +6,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$SECONDS
 say() { printf '[setup %4ss] %s\n' "$((SECONDS - started))" "$*" >&2; }
 
-# Packages the demo and tests use: Chromium (end-to-end tests), FFmpeg (recorder), iproute2
-# (tests run in a private network namespace), gdb (the worker watchdog logs a hung worker's stacks),
-# redis-server (cluster tests start their own).
+# Packages the server uses: FFmpeg (recorder), gdb (the worker watchdog logs a hung worker's stacks),
+# curl and procps (health checks, process tools). The tests also use Chromium (end-to-end tests),
+# iproute2 and util-linux (a private network namespace), redis-server (cluster tests start their
+# own) and docker-compose (it checks docker-compose.yml). `--server-only` (the container image)
+# leaves the test packages out.
+packages=(ffmpeg gdb curl procps)
+[[ ${1:-} == --server-only ]] || packages+=(chromium iproute2 util-linux redis-server docker-compose)
 need=()
-for p in chromium ffmpeg iproute2 util-linux curl procps gdb redis-server; do
+for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 if [[ ${#need[@]} -gt 0 ]]; then

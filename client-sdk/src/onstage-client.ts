@@ -99,6 +99,8 @@ const SIMULCAST: types.RtpEncodingParameters[] = [
 
 /** Nodes a join may be sent on to before giving up (the origin can move while following it). */
 const MAX_REDIRECTS = 2;
+/** Refusals that pass by themselves: the room is between origins, or its node is busy. */
+const PASSING = new Set<OnstageRequestError['code']>(['UNAVAILABLE', 'TIMEOUT']);
 
 /**
  * One person's connection to an Onstage room: `goLive` as the host, or `watch` as a viewer (who
@@ -396,10 +398,18 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
         this.emit('reconnecting');
         return;
       }
-      // Back: the server resumes the same participant if we are inside its grace period.
+      // Back (perhaps on another node): the room resumes the same participant inside its grace period.
       this.#join(channel).then(
         (resumed) => this.emit('reconnected', resumed),
-        (err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => {
+          if (this.#followed(channel, err)) return;
+          // The room is between origins (its node died and another is taking it over): try again shortly.
+          if (err instanceof OnstageRequestError && PASSING.has(err.code)) {
+            void this.#rejoin(channel).then((ok) => ok && this.emit('reconnected', false));
+            return;
+          }
+          this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        },
       );
     });
   }
@@ -411,6 +421,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     const joined = await channel.request('join', { roomId: room.id, role: room.role });
     await this.#resetMedia();
     this.#participantId = joined.participantId;
+    channel.fallbacks = joined.nodes;
     if (this.#mode === 'webrtc') {
       try {
         await this.#startWebRtc(channel, joined.routerRtpCapabilities as types.RtpCapabilities);
@@ -431,18 +442,33 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     return joined.resumed;
   }
 
-  /** Joins again after the room closed under this viewer; the server may need a moment (a worker restarting). */
-  async #rejoin(channel: SignallingChannel): Promise<void> {
+  /**
+   * Joins again after the room closed under this client, or could not be joined after a reconnect;
+   * the server may need a moment (a worker restarting, another node taking the room over).
+   */
+  async #rejoin(channel: SignallingChannel): Promise<boolean> {
     for (let attempt = 0; attempt < 6 && this.#channel === channel; attempt++) {
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
-      if (this.#channel !== channel) return;
+      if (this.#channel !== channel) return false;
       try {
         await this.#join(channel);
-        return;
+        return true;
       } catch (err) {
+        if (this.#followed(channel, err)) return false;
         if (attempt === 5) this.emit('error', err instanceof Error ? err : new Error(String(err)));
       }
     }
+    return false;
+  }
+
+  /**
+   * The room's origin moved (a node died and another took the room over): a host goes on on the
+   * node the server named; the join there follows as after any reconnect. Returns whether it did.
+   */
+  #followed(channel: SignallingChannel, err: unknown): boolean {
+    if (!(err instanceof OnstageRequestError) || err.code !== 'ROOM_ON_OTHER_NODE' || !err.redirect) return false;
+    channel.moveTo(err.redirect);
+    return true;
   }
 
   /** (host) Pages through the participant list; changes that arrive meanwhile are newer, and win. */

@@ -56,6 +56,8 @@ export const requests = {
       chat: z.array(ChatMessage),
       /** Viewers connected now ("N watching"); `audience` events follow. */
       viewers: z.number(),
+      /** Other nodes of the cluster (their URLs) to go on on if this one stops answering; empty on a single node. */
+      nodes: z.array(z.string()),
     }),
   },
   createTransport: {

@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { isIP, type AddressInfo } from 'node:net';
 import { Server as SocketServer } from 'socket.io';
 import { MAX_REQUEST_BYTES } from '@onstage/protocol';
 import type { Config } from './config.ts';
@@ -91,12 +92,16 @@ export class OnstageServer {
       connectTimeout: config.authTimeoutMs,
     });
     io.use(socketAuth(config.auth.secret));
-    const pipeAddress = { listenIp: config.rtc.listenIp, announcedAddress: config.rtc.announcedAddress };
+    // Other nodes reach this one's media (pipes) at its cluster address, which may be a name (a compose service).
+    const clusterAddress = config.cluster.address;
+    const pipeIp = redisUrl && !isIP(clusterAddress) ? (await lookup(clusterAddress)).address : clusterAddress;
+    const pipeAddress = { listenIp: config.rtc.listenIp, announcedAddress: pipeIp };
     const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), {
       channels: socketChannels(io),
       cluster,
       onOpen: (room) => recordings.attach(room),
       edges: { pipeAddress, secret: config.auth.secret },
+      onOriginLinkLost: () => metrics?.originLinkLost(),
     });
     // Other nodes serve this node's rooms as edges through this namespace (cluster mode only).
     const edges =
@@ -118,6 +123,7 @@ export class OnstageServer {
     });
     pool.on('workerDied', () => metrics.workerDied());
     cluster.on('redisFailed', () => metrics.redisFailed());
+    cluster.on('originTakenOver', () => metrics.originTakenOver());
     pool.on('workerHung', () => metrics.workerHung());
     // Found before the metrics existed; counted now so a scrape shows it.
     if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);
@@ -131,20 +137,26 @@ export class OnstageServer {
       notReadyReason: () => server.#notReadyReason(),
       serveMetrics: ops === undefined,
       metricsToken: config.ops.metricsToken,
-      media: { recordings, isLive: (room) => rooms.isLive(room), tokenSecret: config.auth.secret, access: config.recorder.access },
+      media: { recordings, isLive: (room) => rooms.isLive(room), servesLocally: (room) => rooms.isOrigin(room) || recordings.liveDirOf(room) !== undefined, tokenSecret: config.auth.secret, access: config.recorder.access },
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
+      originElsewhere: async (room) => {
+        if (cluster.mode === 'single') return undefined;
+        const origin = await cluster.originOf(room);
+        return origin && origin.nodeId !== cluster.nodeId ? origin.linkUrl : undefined;
+      },
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));
     const signallingLogger = logger.child({ component: 'signalling' });
-    io.on('connection', (socket) => new SignallingSession(socket, { rooms, metrics, logger: signallingLogger, tokenSecret: config.auth.secret }));
+    io.on('connection', (socket) => new SignallingSession(socket, { rooms, metrics, logger: signallingLogger, tokenSecret: config.auth.secret, peerUrls: () => cluster.peerUrls() }));
 
     try {
       await listen(http, config.http.port, config.http.host);
       if (ops) await listen(ops, config.ops.port!, config.ops.host);
       await cluster.start(() => ({
         url: config.cluster.publicUrl ?? server.url,
-        address: config.rtc.announcedAddress,
+        linkUrl: `http://${isIP(clusterAddress) === 6 ? `[${clusterAddress}]` : clusterAddress}:${(http.address() as AddressInfo).port}`,
+        address: pipeIp,
         workers: pool.aliveCount,
         participants: rooms.participantCount,
         rooms: rooms.roomIds('origin'),

@@ -59,10 +59,14 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (at most 64)').optional(),
   PUBLIC_URL: z.string().url().optional(),
+  CLUSTER_ADDRESS: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'a host name or an IP address').optional(),
   CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(3000),
   ORIGIN_LEASE_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
 });
+
+/** Every variable the server reads (deployment files are checked against this list). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
 
 export type Config = {
   http: { host: string; port: number; limits: ConnectionLimits };
@@ -102,7 +106,16 @@ export type Config = {
    * Without a Redis URL the node is a cluster of one (nothing changes for users). `publicUrl` is
    * what clients and other nodes are told to reach this node at (default: its listening address).
    */
-  cluster: { redisUrl: string | undefined; nodeId: string; publicUrl: string | undefined; heartbeatMs: number; nodeTtlMs: number; originLeaseMs: number };
+  cluster: {
+    redisUrl: string | undefined;
+    nodeId: string;
+    publicUrl: string | undefined;
+    /** Where other nodes reach this one (its PORT for links, its media for pipes); the announced address by default. */
+    address: string;
+    heartbeatMs: number;
+    nodeTtlMs: number;
+    originLeaseMs: number;
+  };
   recorder: {
     /** HLS ladder + recording of every show. */
     enabled: boolean;
@@ -178,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       redisUrl: e.REDIS_URL,
       nodeId: e.NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`,
       publicUrl: e.PUBLIC_URL,
+      address: e.CLUSTER_ADDRESS ?? announcedAddress,
       heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
       nodeTtlMs: e.CLUSTER_NODE_TTL_MS,
       originLeaseMs: e.ORIGIN_LEASE_MS,

@@ -32,6 +32,8 @@ export class Metrics {
   readonly #recorderFailures: Counter<'reason'>;
   readonly #recordings: Counter<'status'>;
   readonly #redisFailures: Counter;
+  readonly #takeovers: Counter;
+  readonly #originsLost: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -74,6 +76,16 @@ export class Metrics {
     this.#redisFailures = new Counter({
       name: 'onstage_cluster_redis_failures_total',
       help: 'Cluster commands to Redis that failed (Redis unreachable); running rooms go on meanwhile',
+      registers,
+    });
+    this.#takeovers = new Counter({
+      name: 'onstage_cluster_origin_takeovers_total',
+      help: 'Rooms this node took over as origin from a node that had stopped heartbeating',
+      registers,
+    });
+    this.#originsLost = new Counter({
+      name: 'onstage_cluster_origin_links_lost_total',
+      help: "Times this node, serving rooms as an edge, lost its connection to their origin node (their participants here reconnect)",
       registers,
     });
     new Gauge({
@@ -173,6 +185,14 @@ export class Metrics {
 
   redisFailed(): void {
     this.#redisFailures.inc();
+  }
+
+  originTakenOver(): void {
+    this.#takeovers.inc();
+  }
+
+  originLinkLost(): void {
+    this.#originsLost.inc();
   }
 
   recordingFinished(status: string): void {

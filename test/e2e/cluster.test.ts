@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { OnstageServer } from '../../server/src/app.ts';
 import { eventually, goLive, launchBrowser, mediaKeepsFlowing, openPage, viewerMedia } from '../helpers/browser.ts';
+import { metricValue } from '../helpers/metrics.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startServer } from '../helpers/server.ts';
 import { RawClient } from '../helpers/socket-client.ts';
@@ -19,8 +20,9 @@ const ADDRESSES = { a: '127.0.0.2', b: '127.0.0.3', c: '127.0.0.4' } as const;
 
 before(async () => {
   redis = await startRedis();
+  // HLS (FFmpeg) on A only: the first show's origin, whose HLS every node serves.
   const start = (name: keyof typeof ADDRESSES) =>
-    startServer({ HOST: ADDRESSES[name], NODE_ID: `node-${name}`, REDIS_URL: redis.url, CLUSTER_HEARTBEAT_MS: '200', CLUSTER_NODE_TTL_MS: '1000' });
+    startServer({ HOST: ADDRESSES[name], NODE_ID: `node-${name}`, REDIS_URL: redis.url, CLUSTER_HEARTBEAT_MS: '200', CLUSTER_NODE_TTL_MS: '1000', HLS: name === 'a' ? 'true' : 'false' });
   [nodes.a, nodes.b, nodes.c, browser] = await Promise.all([start('a'), start('b'), start('c'), launchBrowser()]);
 });
 after(async () => {
@@ -32,12 +34,7 @@ after(async () => {
 const participantId = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as { onstage: { client: { participantId: string } } }).onstage.client.participantId);
 
-/** The value of one series of a metric in a node's /metrics text, or 0 when absent. */
-async function metric(node: OnstageServer, series: string): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
-}
+const metric = (node: OnstageServer, series: string) => metricValue(node.url, series);
 
 test('a show with its origin on node A is watched on nodes B and C; the host is sent to A; chat crosses nodes; each edge gets each producer once', { timeout: 180_000 }, async () => {
   const room = 'cluster-show';
@@ -77,6 +74,24 @@ test('a show with its origin on node A is watched on nodes B and C; the host is 
     5000,
   );
   assert.ok(hostSaw, 'the host on A sees the chat sent on C');
+
+  // HLS and live status are made on the origin; the edges pass them on.
+  const liveOnC = await eventually(
+    async () => (await (await fetch(`${nodes.c.url}/api/live/${room}`)).json()) as { live: boolean; hlsUrl: string | null },
+    (l) => l.hlsUrl !== null,
+    30_000,
+  );
+  assert.equal(liveOnC.live, true, 'node C says the show is live (from its origin, A)');
+  const master = await fetch(`${nodes.b.url}/hls/${room}/master.m3u8`);
+  assert.equal(master.status, 200, 'node B serves the HLS master playlist of a show whose origin is A');
+  assert.equal(master.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+  assert.equal(await master.text(), await (await fetch(`${nodes.a.url}/hls/${room}/master.m3u8`)).text(), 'the same playlist as on A');
+  const variant = await (await fetch(`${nodes.c.url}/hls/${room}/v1/index.m3u8`)).text();
+  const segment = variant.split('\n').find((l) => l.endsWith('.ts'));
+  assert.ok(segment, `a segment is listed (${variant.slice(0, 200)})`);
+  const bytes = Buffer.from(await (await fetch(`${nodes.c.url}/hls/${room}/v1/${segment}`)).arrayBuffer());
+  assert.equal(bytes[0], 0x47, 'the segment fetched through node C is MPEG-TS (sync byte)');
+  assert.equal((await fetch(`${nodes.b.url}/hls/no-such-room/master.m3u8`)).status, 404, 'a room with no show is still 404 on an edge');
 
   // The show ends for viewers on every node.
   const endedOnB = readerOnB.next<{ reason: string }>('showEnded', 10_000);

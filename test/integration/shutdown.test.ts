@@ -1,46 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { TEST_SECRET } from '../helpers/server.ts';
+import { startServerProcess } from '../helpers/server-process.ts';
 import { RawClient } from '../helpers/socket-client.ts';
-
-/** `npm start`'s own entry point in a process group of its own, as a service manager runs it. */
-function startServerProcess(): Promise<{ pid: number; url: string; log: string[]; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['server/src/main.ts'], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      PORT: '0',
-      RTC_PORT: '0',
-      WORKERS: '2',
-      HLS: 'false',
-      LOG_LEVEL: 'info',
-      TOKEN_SECRET: TEST_SECRET,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'onstage-shutdown-')),
-    },
-  });
-  const log: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let partial = '';
-    const onData = (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        log.push(line);
-        const up = /"url":"([^"]+)".*"msg":"Onstage is up"/.exec(line);
-        if (up) resolve({ pid: child.pid!, url: up[1]!, log, exited });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`server exited (${code}) before it was up:\n${log.join('\n')}`)));
-  });
-}
 
 test('SIGTERM to the whole process group (as systemd or a container runtime sends it) ends shows as server_shutdown, with no false worker deaths', { timeout: 30_000 }, async () => {
   const server = await startServerProcess();

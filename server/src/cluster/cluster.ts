@@ -8,7 +8,9 @@
 export type NodeStatus = {
   /** The HTTP(S) URL clients reach this node at. */
   url: string;
-  /** The address other nodes reach this node's media at (pipes between nodes). */
+  /** The URL other nodes link to this node at (its signalling port, on its cluster address). */
+  linkUrl: string;
+  /** The IP address other nodes reach this node's media at (pipes between nodes). */
   address: string;
   workers: number;
   participants: number;
@@ -34,6 +36,8 @@ export type OriginClaim = { mine: true; epoch: number } | { mine: false; holder:
 export type ClusterEvents = {
   /** This node can no longer prove it is the room's origin (its lease was not renewed in time). */
   originLost: [roomId: string];
+  /** This node took a room over from `deadNode`, which held it and stopped heartbeating. */
+  originTakenOver: [roomId: string, deadNode: string];
   /** A Redis command failed (Redis unreachable); the cluster retries by itself. */
   redisFailed: [];
 };
@@ -45,6 +49,10 @@ export interface Cluster {
   start(status: () => NodeStatus): Promise<void>;
   /** Nodes that heartbeat recently, this one included. */
   nodes(): Promise<NodeInfo[]>;
+  /** The other nodes' URLs as of this node's last heartbeat (no round trip): where clients may go on if this node dies. */
+  peerUrls(): string[];
+  /** The live node that is the room's origin now, if there is one (a read; claims nothing). */
+  originOf(roomId: string): Promise<NodeInfo | undefined>;
   /** Becomes the room's origin unless another node is; renewed until released or lost. */
   claimOrigin(roomId: string): Promise<OriginClaim>;
   releaseOrigin(roomId: string): Promise<void>;

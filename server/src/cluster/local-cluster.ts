@@ -23,6 +23,14 @@ export class LocalCluster extends EventEmitter<ClusterEvents> implements Cluster
     return [{ nodeId: this.nodeId, startedAt: this.#startedAt, heartbeatAt: Date.now(), ...this.#status() }];
   }
 
+  peerUrls(): string[] {
+    return [];
+  }
+
+  async originOf(): Promise<NodeInfo | undefined> {
+    return (await this.nodes())[0];
+  }
+
   async claimOrigin(): Promise<OriginClaim> {
     return { mine: true, epoch: ++this.#epoch };
   }

@@ -19,13 +19,16 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
   readonly #socket: Socket;
   readonly #logger: Logger;
 
-  constructor(origin: { nodeId: string; url: string }, self: { nodeId: string; secret: string }, logger: Logger) {
+  readonly linkUrl: string;
+
+  constructor(origin: { nodeId: string; url: string; linkUrl: string }, self: { nodeId: string; secret: string }, logger: Logger) {
     super();
     this.setMaxListeners(0);
     this.nodeId = origin.nodeId;
     this.url = origin.url;
+    this.linkUrl = origin.linkUrl;
     this.#logger = logger.child({ origin: origin.nodeId });
-    this.#socket = io(`${origin.url}${LINK_NAMESPACE}`, {
+    this.#socket = io(`${origin.linkUrl}${LINK_NAMESPACE}`, {
       transports: ['websocket'],
       reconnectionDelay: 250,
       reconnectionDelayMax: 2000,
@@ -47,6 +50,11 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
     return this.#socket.connected;
   }
 
+  /** Resolves once the link is up; fails (UNAVAILABLE) as soon as an attempt to reach the origin fails. */
+  async ready(): Promise<void> {
+    if (!this.#socket.connected) await this.#connected();
+  }
+
   /** Sends a request and returns the origin's answer, or throws its error (with its code). */
   async request<N extends LinkRequestName>(name: N, body: LinkRequest<N>): Promise<unknown> {
     if (!this.#socket.connected) await this.#connected();
@@ -64,17 +72,22 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
     this.#socket.disconnect();
   }
 
+  /** Waits for the link; a refused or failed attempt fails at once (the caller's client retries, perhaps elsewhere). */
   #connected(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#socket.off('connect', done);
-        reject(new UnavailableError(`cannot reach the room's origin node ${this.nodeId} at ${this.url}`));
-      }, LINK_TIMEOUT_MS);
-      const done = () => {
+      const settle = (err?: Error) => {
         clearTimeout(timer);
-        resolve();
+        this.#socket.off('connect', done);
+        this.#socket.off('connect_error', failed);
+        if (err) reject(err);
+        else resolve();
       };
+      const unreachable = (why: string) => new UnavailableError(`cannot reach the room's origin node ${this.nodeId} at ${this.linkUrl} (${why})`);
+      const timer = setTimeout(() => settle(unreachable(`no connection within ${LINK_TIMEOUT_MS} ms`)), LINK_TIMEOUT_MS);
+      const done = () => settle();
+      const failed = (err: Error) => settle(unreachable(err.message));
       this.#socket.once('connect', done);
+      this.#socket.once('connect_error', failed);
     });
   }
 }

@@ -14,13 +14,16 @@ export type RedisClusterOptions = {
 };
 
 const NODES = 'onstage:nodes';
-const nodeKey = (id: string) => `onstage:node:${id}`;
+const NODE_KEY_PREFIX = 'onstage:node:';
+const nodeKey = (id: string) => `${NODE_KEY_PREFIX}${id}`;
 const originKey = (room: string) => `onstage:origin:${room}`;
 const epochKey = (room: string) => `onstage:epoch:${room}`;
 /** A room's epoch counter outlives its leases (so epochs only grow) but not for ever. */
 const EPOCH_KEEP_MS = 7 * 24 * 3600 * 1000;
 
-// The lease's value is "<nodeId> <epoch>". Each script is atomic in Redis.
+// The lease's value is "<nodeId> <epoch>". Each script is atomic in Redis. A lease whose holder
+// has stopped heartbeating (its node key expired) is taken over at once, with a new epoch: the
+// room's show goes on on the claiming node instead of waiting for the dead node's lease to run out.
 const CLAIM = `
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -29,11 +32,12 @@ if v then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
     return {1, tonumber(epoch)}
   end
-  return {0, holder}
+  if redis.call('EXISTS', ARGV[4] .. holder) == 1 then return {0, holder} end
 end
 local epoch = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. epoch, 'PX', ARGV[2])
+if v then return {1, epoch, string.match(v, '^(.*) %d+$')} end
 return {1, epoch}`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -68,6 +72,7 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
   #heartbeat: NodeJS.Timeout | undefined;
   #renewal: NodeJS.Timeout | undefined;
   #lastWarning = 0;
+  #peerUrls: string[] = [];
   #wasDown = false;
   #recoveringUntil = 0;
 
@@ -122,15 +127,30 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as NodeInfo);
   }
 
+  peerUrls(): string[] {
+    return this.#peerUrls;
+  }
+
+  async originOf(roomId: string): Promise<NodeInfo | undefined> {
+    const lease = await this.#redis.get(originKey(roomId));
+    const holder = lease ? /^(.*) \d+$/.exec(lease)?.[1] : undefined;
+    if (holder === undefined) return undefined;
+    return (await this.nodes()).find((n) => n.nodeId === holder);
+  }
+
   async claimOrigin(roomId: string): Promise<OriginClaim> {
     if (!this.#leases.has(roomId) && Date.now() < this.#recoveringUntil) {
       throw new Error('Redis just came back; new rooms wait a moment while nodes re-assert theirs');
     }
-    const [mine, value] = (await this.#redis.eval(CLAIM, 2, originKey(roomId), epochKey(roomId), this.nodeId, this.#options.originLeaseMs, EPOCH_KEEP_MS).catch((err: unknown) => {
+    const [mine, value, deadHolder] = (await this.#redis.eval(CLAIM, 2, originKey(roomId), epochKey(roomId), this.nodeId, this.#options.originLeaseMs, EPOCH_KEEP_MS, NODE_KEY_PREFIX).catch((err: unknown) => {
       this.#warn(err, 'cannot claim a room origin (Redis unreachable)');
       throw err;
-    })) as [number, number | string];
+    })) as [number, number | string, string?];
     if (mine === 1) {
+      if (deadHolder !== undefined) {
+        this.#logger.warn({ room: roomId, epoch: Number(value), deadHolder }, 'took the room over from a node that stopped heartbeating');
+        this.emit('originTakenOver', roomId, deadHolder);
+      }
       this.#leases.set(roomId, { epoch: Number(value) });
       return { mine: true, epoch: Number(value) };
     }
@@ -164,6 +184,7 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
       .zadd(NODES, now, this.nodeId)
       .zremrangebyscore(NODES, '-inf', now - 10 * this.#options.nodeTtlMs)
       .exec();
+    this.#peerUrls = (await this.nodes()).filter((n) => n.nodeId !== this.nodeId).map((n) => n.url);
   }
 
   /**

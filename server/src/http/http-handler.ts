@@ -9,6 +9,7 @@ import type { Asset } from './demo-assets.ts';
 import { issueDevToken } from './dev-tokens.ts';
 import { sendFile, type FileReply } from './file-reply.ts';
 import { hlsFile, liveStatus, recordingsRoute, type MediaRouteDeps } from './media-routes.ts';
+import { originProxy } from './origin-proxy.ts';
 
 export type HttpDeps = {
   assets: Map<string, Asset>;
@@ -25,9 +26,11 @@ export type HttpDeps = {
   media: MediaRouteDeps;
   /** The cluster's nodes and the rooms each is the origin of (GET /api/cluster). */
   cluster(): Promise<{ mode: 'single' | 'redis'; nodeId: string; nodes: NodeInfo[] }>;
+  /** The link URL of the room's origin node when that is another node (its HLS and live status are made there). */
+  originElsewhere(room: string): Promise<string | undefined>;
 };
 
-type Reply = { status: number; body: string | Buffer; contentType: string; cacheControl?: string };
+type Reply = { status: number; body: string | Buffer; contentType: string; cacheControl?: string; headers?: Record<string, string> };
 
 const json = (status: number, value: unknown): Reply => ({
   status,
@@ -38,7 +41,8 @@ const json = (status: number, value: unknown): Reply => ({
 
 /** Plain routes: health, readiness, metrics, demo pages and their assets. */
 export function createHttpHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  return handler(deps, route);
+  const viaOrigin = originProxy(deps.originElsewhere);
+  return handler(deps, (req, d) => route(req, d, viaOrigin));
 }
 
 /** Health, readiness, metrics and the cluster view only: the operator's port (OPS_PORT), outside the public connection limits. */
@@ -51,7 +55,7 @@ export function createOpsHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
   });
 }
 
-function handler(deps: HttpDeps, routeFn: typeof route): (req: IncomingMessage, res: ServerResponse) => void {
+function handler(deps: HttpDeps, routeFn: (req: IncomingMessage, deps: HttpDeps) => Promise<Reply | FileReply>): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     routeFn(req, deps).then(
       (reply) => ('file' in reply ? sendFile(req, res, reply) : send(res, reply)),
@@ -67,7 +71,7 @@ function handler(deps: HttpDeps, routeFn: typeof route): (req: IncomingMessage, 
   };
 }
 
-async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply | FileReply> {
+async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType<typeof originProxy>): Promise<Reply | FileReply> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/api/dev/token' && deps.devTokenSecret) {
     if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST a JSON body');
@@ -81,13 +85,14 @@ async function route(req: IncomingMessage, deps: HttpDeps): Promise<Reply | File
     throw new InvalidInputError('METHOD_NOT_ALLOWED', `${req.method} is not supported here`);
   }
   const path = url.pathname;
+  const fromOrigin = async (room: string) => (deps.media.servesLocally(room) ? undefined : viaOrigin(req, room, `${path}${url.search}`));
   const ops = await opsRoute(req, path, deps, deps.serveMetrics);
   if (ops) return ops;
   if (path === '/') return page(deps, 'index');
   const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
-  if (hls) return hlsFile(hls[1]!, hls[2]!, deps.media);
+  if (hls) return (await fromOrigin(hls[1]!)) ?? hlsFile(hls[1]!, hls[2]!, deps.media);
   const live = /^\/api\/live\/([^/]+)$/.exec(path);
-  if (live) return json(200, liveStatus(req, live[1]!, url.searchParams, deps.media));
+  if (live) return (await fromOrigin(live[1]!)) ?? json(200, liveStatus(req, live[1]!, url.searchParams, deps.media));
   const pageMatch = /^\/(host|watch)\/([^/]*)$/.exec(path);
   if (pageMatch) {
     const roomId = RoomId.safeParse(decodePathPart(pageMatch[2] ?? ''));
@@ -151,6 +156,7 @@ function send(res: ServerResponse, reply: Reply): void {
     'content-length': Buffer.byteLength(reply.body),
     'x-content-type-options': 'nosniff',
     ...(reply.cacheControl ? { 'cache-control': reply.cacheControl } : {}),
+    ...reply.headers,
   });
   res.end(res.req.method === 'HEAD' ? undefined : reply.body);
 }

@@ -11,6 +11,8 @@ export type MediaRouteDeps = {
   recordings: RecordingService;
   /** Whether a room has a show on now. */
   isLive(room: string): boolean;
+  /** Whether this node makes the room's HLS and live status (it is its origin, or has its HLS). */
+  servesLocally(room: string): boolean;
   tokenSecret: string;
   /** 'token': recordings and live status need an access token of their room (MEDIA_ACCESS). */
   access: 'public' | 'token';

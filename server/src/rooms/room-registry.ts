@@ -23,6 +23,8 @@ export type RoomRegistryOptions = {
   onOpen?: (room: Room) => void;
   /** Where other nodes' pipes reach this node's media, and the secret nodes prove themselves with. */
   edges?: { pipeAddress: PipeAddress; secret: string };
+  /** A link to an origin node dropped (counted in metrics). */
+  onOriginLinkLost?: () => void;
 };
 
 /**
@@ -43,6 +45,7 @@ export class RoomRegistry {
   readonly #channels: RoomChannels;
   readonly #cluster: Cluster;
   readonly #onOpen: (room: Room) => void;
+  readonly #onOriginLinkLost: () => void;
 
   constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger, options: RoomRegistryOptions = {}) {
     this.#pool = pool;
@@ -51,6 +54,7 @@ export class RoomRegistry {
     // Another node may claim the room once this one cannot prove it holds it: stop serving it.
     this.#cluster.on('originLost', (id) => this.#rooms.get(id)?.close('media_failure'));
     this.#onOpen = options.onOpen ?? (() => {});
+    this.#onOriginLinkLost = options.onOriginLinkLost ?? (() => {});
     this.#edges = options.edges;
     this.#policy = config.room;
     this.#routerOptions = { speakerThresholdDb: config.rtc.speakerThresholdDb, viewersPerRouter: config.rtc.viewersPerRouter };
@@ -87,6 +91,11 @@ export class RoomRegistry {
     const out = new Map<string, number>();
     for (const [id, room] of this.#rooms) if (room.kind === 'edge') out.set(id, room.receivedProducers);
     return out;
+  }
+
+  /** Whether this node is the origin of an open room with this id. */
+  isOrigin(id: string): boolean {
+    return this.#rooms.get(id)?.kind === 'origin';
   }
 
   isLive(id: string): boolean {
@@ -147,8 +156,17 @@ export class RoomRegistry {
 
   async #createEdge(id: string, origin: NodeInfo | { nodeId: string }, logger: Logger): Promise<EdgeRoom> {
     if (!('url' in origin) || !this.#edges) throw new UnavailableError(`room ${id} has its origin on node ${origin.nodeId}, which this node cannot reach now`);
+    // An origin that cannot be reached (it may have just died) gets no edge room here: the client
+    // tries again, and once the dead node's heartbeat has expired a live node takes the room over.
+    const link = this.#linkTo(origin);
+    try {
+      await link.ready();
+    } catch (err) {
+      this.#closeUnusedLinks();
+      throw err;
+    }
     const router = await RoomRouter.create(this.#pool, this.#routerOptions, logger);
-    const room = new EdgeRoom(id, this.#linkTo(origin), router, this.#channels.open(id), this.#edges.pipeAddress, logger.child({ origin: origin.nodeId }));
+    const room = new EdgeRoom(id, link, router, this.#channels.open(id), this.#edges.pipeAddress, logger.child({ origin: origin.nodeId }));
     this.#rooms.set(id, room);
     room.once('closed', () => {
       if (this.#rooms.get(id) === room) this.#rooms.delete(id);
@@ -161,9 +179,10 @@ export class RoomRegistry {
   /** The link to an origin node, shared by all its rooms served here. */
   #linkTo(origin: NodeInfo): OriginLink {
     const known = this.#links.get(origin.nodeId);
-    if (known?.url === origin.url) return known;
+    if (known?.url === origin.url && known.linkUrl === origin.linkUrl) return known;
     known?.close();
     const link = new OriginLink(origin, { nodeId: this.#cluster.nodeId, secret: this.#edges!.secret }, this.#logger.child({ link: 'origin' }));
+    link.on('lost', this.#onOriginLinkLost);
     this.#links.set(origin.nodeId, link);
     return link;
   }

@@ -68,7 +68,8 @@ export type JoinInit = {
 };
 
 /** What a participant learns on joining: the room as it is now. */
-export type Welcome = ResponseData<'join'>;
+/** What a room tells a participant who joins it; the node serving them adds where else to go (`nodes`). */
+export type Welcome = Omit<ResponseData<'join'>, 'nodes'>;
 
 /**
  * A live show: the host, co-hosts on stage, viewers, chat, and the rules of who may do what.

@@ -15,7 +15,6 @@ import { claimsOf } from '../auth/socket-auth.ts';
 import { TokenExpiry } from '../auth/token-expiry.ts';
 import { verifyToken } from '../auth/tokens.ts';
 import type { Connection, Participant } from '../rooms/participant.ts';
-import type { Welcome } from '../rooms/room.ts';
 import type { RoomRegistry, ServedRoom } from '../rooms/room-registry.ts';
 import type { Metrics } from '../metrics.ts';
 import { isRoomRequest, requestHandlers, runRoomRequest } from './request-handlers.ts';
@@ -32,7 +31,14 @@ const MAX_REFUSALS_PER_SECOND = 10;
 /** How long before its token expires a connection is told to renew it. */
 const TOKEN_NOTICE_MS = 60_000;
 
-export type SessionDeps = { rooms: RoomRegistry; metrics: Metrics; logger: Logger; tokenSecret: string };
+export type SessionDeps = {
+  rooms: RoomRegistry;
+  metrics: Metrics;
+  logger: Logger;
+  tokenSecret: string;
+  /** The cluster's other nodes, told to clients at join so they can go on there if this node dies. */
+  peerUrls: () => string[];
+};
 
 /**
  * One client connection. Turns wire requests into calls on rooms, one request at a time (so a
@@ -45,6 +51,7 @@ export class SignallingSession {
   readonly #rooms: RoomRegistry;
   readonly #metrics: Metrics;
   readonly #tokenSecret: string;
+  readonly #peerUrls: () => string[];
   readonly #expiry: TokenExpiry;
   #logger: Logger;
   #membership: { room: ServedRoom; participant: Participant } | undefined;
@@ -62,6 +69,7 @@ export class SignallingSession {
     this.#rooms = deps.rooms;
     this.#metrics = deps.metrics;
     this.#tokenSecret = deps.tokenSecret;
+    this.#peerUrls = deps.peerUrls;
     this.#logger = deps.logger.child({ socket: socket.id });
     // A session lives as long as its token: renewed over the connection, or closed at expiry (the
     // participant keeps its place for the grace period, so a client with a fresh token resumes).
@@ -97,7 +105,7 @@ export class SignallingSession {
     return this.#membership;
   }
 
-  async join(roomId: string, role: Role): Promise<{ room: ServedRoom; participant: Participant; welcome: Welcome }> {
+  async join(roomId: string, role: Role): Promise<{ room: ServedRoom; participant: Participant; welcome: ResponseData<'join'> }> {
     if (this.membership) throw new StateError('ALREADY_JOINED', 'already in a room; leave it first');
     const claims = claimsOf(this.#socket);
     if (claims.room !== roomId) throw new ForbiddenError(`your token is for room "${claims.room}"`, 'WRONG_ROOM');
@@ -115,7 +123,7 @@ export class SignallingSession {
       this.#membership = { room, participant };
       this.#socket.data.participantId = participant.id;
       this.#logger = this.#logger.child({ room: roomId, peer: participant.id });
-      return { room, participant, welcome };
+      return { room, participant, welcome: { ...welcome, nodes: this.#peerUrls() } };
     }
   }
 
