@@ -333,8 +333,9 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       await this.#join(channel);
     } catch (err) {
       await this.leave();
-      // In a cluster, the host goes live on the room's origin node: the node asked says which.
-      if (err instanceof OnstageRequestError && err.code === 'ROOM_ON_OTHER_NODE' && err.redirect && redirects < MAX_REDIRECTS) {
+      // In a cluster, the host goes live on the room's origin node, and a full node sends newcomers
+      // to another: the node asked says which.
+      if (err instanceof OnstageRequestError && err.redirect && redirects < MAX_REDIRECTS) {
         this.#url = err.redirect;
         return this.#enter(roomId, role, redirects + 1);
       }
@@ -462,11 +463,11 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   }
 
   /**
-   * The room's origin moved (a node died and another took the room over): a host goes on on the
-   * node the server named; the join there follows as after any reconnect. Returns whether it did.
+   * The server named another node (the room's origin moved after a node died, or this node is
+   * full): go on there; the join there follows as after any reconnect. Returns whether it did.
    */
   #followed(channel: SignallingChannel, err: unknown): boolean {
-    if (!(err instanceof OnstageRequestError) || err.code !== 'ROOM_ON_OTHER_NODE' || !err.redirect) return false;
+    if (!(err instanceof OnstageRequestError) || !err.redirect) return false;
     channel.moveTo(err.redirect);
     return true;
   }

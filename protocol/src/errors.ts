@@ -32,6 +32,7 @@ export const ErrorCode = z.enum([
   'PARTICIPANT_NOT_FOUND',
   'MESSAGE_NOT_FOUND',
   'ROOM_ON_OTHER_NODE',
+  'NODE_FULL',
   'RATE_LIMITED',
   'DUPLICATE_MESSAGE',
   'UNAVAILABLE',
@@ -42,7 +43,7 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export const ErrorBody = z.object({
   code: ErrorCode,
   message: z.string(),
-  /** (ROOM_ON_OTHER_NODE) The URL of the node to connect to instead; the SDK follows it. */
+  /** (ROOM_ON_OTHER_NODE, NODE_FULL) The URL of the node to connect to instead; the SDK follows it. */
   redirect: z.string().optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -148,7 +148,7 @@ export class OnstageServer {
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));
     const signallingLogger = logger.child({ component: 'signalling' });
-    io.on('connection', (socket) => new SignallingSession(socket, { rooms, metrics, logger: signallingLogger, tokenSecret: config.auth.secret, peerUrls: () => cluster.peerUrls() }));
+    io.on('connection', (socket) => new SignallingSession(socket, { rooms, metrics, logger: signallingLogger, tokenSecret: config.auth.secret, peers: () => cluster.peers(), maxParticipants: config.cluster.maxParticipants }));
 
     try {
       await listen(http, config.http.port, config.http.host);

@@ -59,6 +59,7 @@ const EnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
   NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (at most 64)').optional(),
   PUBLIC_URL: z.string().url().optional(),
+  NODE_MAX_PARTICIPANTS: z.coerce.number().int().min(1).max(1_000_000).optional(),
   CLUSTER_ADDRESS: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'a host name or an IP address').optional(),
   CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(3000),
@@ -112,6 +113,8 @@ export type Config = {
     publicUrl: string | undefined;
     /** Where other nodes reach this one (its PORT for links, its media for pipes); the announced address by default. */
     address: string;
+    /** Participants this node takes before it sends newcomers to another node (none: no limit). */
+    maxParticipants: number | undefined;
     heartbeatMs: number;
     nodeTtlMs: number;
     originLeaseMs: number;
@@ -192,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nodeId: e.NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`,
       publicUrl: e.PUBLIC_URL,
       address: e.CLUSTER_ADDRESS ?? announcedAddress,
+      maxParticipants: e.NODE_MAX_PARTICIPANTS,
       heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
       nodeTtlMs: e.CLUSTER_NODE_TTL_MS,
       originLeaseMs: e.ORIGIN_LEASE_MS,

@@ -106,6 +106,14 @@ export class UnavailableError extends OnstageError {
   }
 }
 
+/** This node takes no more participants (NODE_MAX_PARTICIPANTS); `redirect` names a node that may. */
+export class NodeFullError extends OnstageError {
+  override name = 'NodeFullError';
+  constructor(message: string, redirect?: string) {
+    super('NODE_FULL', 503, message, redirect === undefined ? undefined : { redirect });
+  }
+}
+
 /** An error another node of the cluster answered with, passed on to the client with its code. */
 export class RemoteError extends OnstageError {
   override name = 'RemoteError';

@@ -34,6 +34,7 @@ export class Metrics {
   readonly #redisFailures: Counter;
   readonly #takeovers: Counter;
   readonly #originsLost: Counter;
+  readonly #sentAway: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -81,6 +82,11 @@ export class Metrics {
     this.#takeovers = new Counter({
       name: 'onstage_cluster_origin_takeovers_total',
       help: 'Rooms this node took over as origin from a node that had stopped heartbeating',
+      registers,
+    });
+    this.#sentAway = new Counter({
+      name: 'onstage_cluster_joins_sent_away_total',
+      help: 'Joins this node refused because it was full (NODE_MAX_PARTICIPANTS), most with a redirect to another node',
       registers,
     });
     this.#originsLost = new Counter({
@@ -189,6 +195,10 @@ export class Metrics {
 
   originTakenOver(): void {
     this.#takeovers.inc();
+  }
+
+  sentAway(): void {
+    this.#sentAway.inc();
   }
 
   originLinkLost(): void {

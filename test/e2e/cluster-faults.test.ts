@@ -78,6 +78,7 @@ test('an edge node dies: its viewer goes on on another node, as the same partici
   const view = await clusterView(nodes.a);
   assert.deepEqual(view.nodes.map((n) => n.nodeId).sort(), ['node-a', 'node-c'], 'B is gone from the cluster');
   await host.locator('#stop').click();
+  await Promise.all([host.context().close(), viewer.context().close()]);
   nodes.b = await start('b');
 });
 

@@ -77,3 +77,29 @@ test('without REDIS_URL a node is a cluster of one', { timeout: 20_000 }, async 
     await single.close();
   }
 });
+
+test('a full node (NODE_MAX_PARTICIPANTS) sends newcomers to another node; the join answer names the other nodes', { timeout: 20_000 }, async () => {
+  const full = await startServer({ ...env('node-full'), REDIS_URL: redis.url, NODE_MAX_PARTICIPANTS: '2' });
+  try {
+    const room = 'crowded';
+    await eventually(() => view(full), (v) => v.nodes.length === 3, 5000);
+    const host = await RawClient.connect(full.url, { room, role: 'host' });
+    const first = await RawClient.connect(full.url, { room, role: 'viewer', sub: 'first' });
+    await host.ok('join', { roomId: room, role: 'host' });
+    const welcome = await first.ok<{ nodes: string[] }>('join', { roomId: room, role: 'viewer' });
+    assert.deepEqual([...welcome.nodes].sort(), [a.url, b.url].sort(), 'the join answer lists the other nodes');
+
+    const third = await RawClient.connect(full.url, { room, role: 'viewer', sub: 'third' });
+    const refused = await third.send('join', { roomId: room, role: 'viewer' });
+    assert.ok(!refused.ok && refused.error.code === 'NODE_FULL', 'the third participant is refused with NODE_FULL');
+    assert.ok(!refused.ok && [a.url, b.url].includes(refused.error.redirect ?? ''), `…and sent to another node (${!refused.ok && refused.error.redirect})`);
+    const there = await RawClient.connect(refused.error.redirect!, { room, role: 'viewer', sub: 'third' });
+    const joined = await there.ok<{ live: boolean }>('join', { roomId: room, role: 'viewer' });
+    assert.equal(joined.live, true, 'where it was sent, it watches the same show (an edge of the full node)');
+    const metrics = await (await fetch(`${full.url}/metrics`)).text();
+    assert.match(metrics, /onstage_cluster_joins_sent_away_total 1\b/);
+    for (const c of [host, first, third, there]) c.close();
+  } finally {
+    await full.close();
+  }
+});

@@ -49,8 +49,8 @@ export interface Cluster {
   start(status: () => NodeStatus): Promise<void>;
   /** Nodes that heartbeat recently, this one included. */
   nodes(): Promise<NodeInfo[]>;
-  /** The other nodes' URLs as of this node's last heartbeat (no round trip): where clients may go on if this node dies. */
-  peerUrls(): string[];
+  /** The other nodes as of this node's last heartbeat (no round trip): where clients may go on if this node dies or is full. */
+  peers(): readonly NodeInfo[];
   /** The live node that is the room's origin now, if there is one (a read; claims nothing). */
   originOf(roomId: string): Promise<NodeInfo | undefined>;
   /** Becomes the room's origin unless another node is; renewed until released or lost. */

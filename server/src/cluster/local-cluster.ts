@@ -23,7 +23,7 @@ export class LocalCluster extends EventEmitter<ClusterEvents> implements Cluster
     return [{ nodeId: this.nodeId, startedAt: this.#startedAt, heartbeatAt: Date.now(), ...this.#status() }];
   }
 
-  peerUrls(): string[] {
+  peers(): readonly NodeInfo[] {
     return [];
   }
 

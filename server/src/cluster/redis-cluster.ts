@@ -72,7 +72,7 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
   #heartbeat: NodeJS.Timeout | undefined;
   #renewal: NodeJS.Timeout | undefined;
   #lastWarning = 0;
-  #peerUrls: string[] = [];
+  #peers: NodeInfo[] = [];
   #wasDown = false;
   #recoveringUntil = 0;
 
@@ -127,8 +127,8 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
     return values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as NodeInfo);
   }
 
-  peerUrls(): string[] {
-    return this.#peerUrls;
+  peers(): readonly NodeInfo[] {
+    return this.#peers;
   }
 
   async originOf(roomId: string): Promise<NodeInfo | undefined> {
@@ -184,7 +184,7 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
       .zadd(NODES, now, this.nodeId)
       .zremrangebyscore(NODES, '-inf', now - 10 * this.#options.nodeTtlMs)
       .exec();
-    this.#peerUrls = (await this.nodes()).filter((n) => n.nodeId !== this.nodeId).map((n) => n.url);
+    this.#peers = (await this.nodes()).filter((n) => n.nodeId !== this.nodeId);
   }
 
   /**

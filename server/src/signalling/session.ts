@@ -9,7 +9,8 @@ import {
   type ResponseData,
   type Role,
 } from '@onstage/protocol';
-import { ForbiddenError, InvalidInputError, OnstageError, StateError, toErrorBody } from '../errors.ts';
+import { ForbiddenError, InvalidInputError, NodeFullError, OnstageError, StateError, toErrorBody } from '../errors.ts';
+import type { NodeInfo } from '../cluster/cluster.ts';
 import type { Logger } from '../logger.ts';
 import { claimsOf } from '../auth/socket-auth.ts';
 import { TokenExpiry } from '../auth/token-expiry.ts';
@@ -37,7 +38,9 @@ export type SessionDeps = {
   logger: Logger;
   tokenSecret: string;
   /** The cluster's other nodes, told to clients at join so they can go on there if this node dies. */
-  peerUrls: () => string[];
+  peers: () => readonly NodeInfo[];
+  /** Participants this node takes before it sends newcomers to the least-loaded other node. */
+  maxParticipants: number | undefined;
 };
 
 /**
@@ -51,7 +54,8 @@ export class SignallingSession {
   readonly #rooms: RoomRegistry;
   readonly #metrics: Metrics;
   readonly #tokenSecret: string;
-  readonly #peerUrls: () => string[];
+  readonly #peers: () => readonly NodeInfo[];
+  readonly #maxParticipants: number | undefined;
   readonly #expiry: TokenExpiry;
   #logger: Logger;
   #membership: { room: ServedRoom; participant: Participant } | undefined;
@@ -69,7 +73,8 @@ export class SignallingSession {
     this.#rooms = deps.rooms;
     this.#metrics = deps.metrics;
     this.#tokenSecret = deps.tokenSecret;
-    this.#peerUrls = deps.peerUrls;
+    this.#peers = deps.peers;
+    this.#maxParticipants = deps.maxParticipants;
     this.#logger = deps.logger.child({ socket: socket.id });
     // A session lives as long as its token: renewed over the connection, or closed at expiry (the
     // participant keeps its place for the grace period, so a client with a fresh token resumes).
@@ -110,6 +115,7 @@ export class SignallingSession {
     const claims = claimsOf(this.#socket);
     if (claims.room !== roomId) throw new ForbiddenError(`your token is for room "${claims.room}"`, 'WRONG_ROOM');
     if (claims.role !== role) throw new ForbiddenError(`your token allows joining as ${claims.role}`, 'ROLE_NOT_ALLOWED');
+    if (role !== 'host') this.#assertRoomForMore();
     // A room can close between open() and join() when its last member leaves meanwhile; retry once.
     for (let attempt = 0; ; attempt++) {
       const room = await this.#rooms.open(roomId);
@@ -123,8 +129,20 @@ export class SignallingSession {
       this.#membership = { room, participant };
       this.#socket.data.participantId = participant.id;
       this.#logger = this.#logger.child({ room: roomId, peer: participant.id });
-      return { room, participant, welcome: { ...welcome, nodes: this.#peerUrls() } };
+      return { room, participant, welcome: { ...welcome, nodes: this.#peers().map((n) => n.url) } };
     }
+  }
+
+  /**
+   * A full node sends newcomers to the least-loaded other node (the SDK follows; they resume there
+   * if they were here before); alone, it refuses them. Hosts are never sent away: their room's media enters here.
+   */
+  #assertRoomForMore(): void {
+    const max = this.#maxParticipants;
+    if (max === undefined || this.#rooms.participantCount < max) return;
+    const [emptiest] = [...this.#peers()].sort((a, b) => a.participants - b.participants);
+    this.#metrics.sentAway();
+    throw new NodeFullError(`this node is full (${max} participants)`, emptiest?.url);
   }
 
   /** Takes a fresh token for the same room, person and role; returns its expiry (ms). */
