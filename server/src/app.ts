@@ -139,11 +139,7 @@ export class OnstageServer {
       metricsToken: config.ops.metricsToken,
       media: { recordings, isLive: (room) => rooms.isLive(room), servesLocally: (room) => rooms.isOrigin(room) || recordings.liveDirOf(room) !== undefined, tokenSecret: config.auth.secret, access: config.recorder.access },
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
-      originElsewhere: async (room) => {
-        if (cluster.mode === 'single') return undefined;
-        const origin = await cluster.originOf(room);
-        return origin && origin.nodeId !== cluster.nodeId ? origin.linkUrl : undefined;
-      },
+      originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));
@@ -153,9 +149,10 @@ export class OnstageServer {
     try {
       await listen(http, config.http.port, config.http.host);
       if (ops) await listen(ops, config.ops.port!, config.ops.host);
+      const linkUrl = `http://${isIP(clusterAddress) === 6 ? `[${clusterAddress}]` : clusterAddress}:${(http.address() as AddressInfo).port}`;
       await cluster.start(() => ({
         url: config.cluster.publicUrl ?? server.url,
-        linkUrl: `http://${isIP(clusterAddress) === 6 ? `[${clusterAddress}]` : clusterAddress}:${(http.address() as AddressInfo).port}`,
+        linkUrl,
         address: pipeIp,
         workers: pool.aliveCount,
         participants: rooms.participantCount,

@@ -51,8 +51,8 @@ export interface Cluster {
   nodes(): Promise<NodeInfo[]>;
   /** The other nodes as of this node's last heartbeat (no round trip): where clients may go on if this node dies or is full. */
   peers(): readonly NodeInfo[];
-  /** The live node that is the room's origin now, if there is one (a read; claims nothing). */
-  originOf(roomId: string): Promise<NodeInfo | undefined>;
+  /** The other live node that is the room's origin now, if there is one (a read; claims nothing). */
+  remoteOriginOf(roomId: string): Promise<NodeInfo | undefined>;
   /** Becomes the room's origin unless another node is; renewed until released or lost. */
   claimOrigin(roomId: string): Promise<OriginClaim>;
   releaseOrigin(roomId: string): Promise<void>;

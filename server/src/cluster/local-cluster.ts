@@ -27,8 +27,8 @@ export class LocalCluster extends EventEmitter<ClusterEvents> implements Cluster
     return [];
   }
 
-  async originOf(): Promise<NodeInfo | undefined> {
-    return (await this.nodes())[0];
+  async remoteOriginOf(): Promise<NodeInfo | undefined> {
+    return undefined;
   }
 
   async claimOrigin(): Promise<OriginClaim> {

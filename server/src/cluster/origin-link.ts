@@ -57,7 +57,7 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
 
   /** Sends a request and returns the origin's answer, or throws its error (with its code). */
   async request<N extends LinkRequestName>(name: N, body: LinkRequest<N>): Promise<unknown> {
-    if (!this.#socket.connected) await this.#connected();
+    await this.ready();
     let ack: LinkAck;
     try {
       ack = (await this.#socket.timeout(LINK_TIMEOUT_MS).emitWithAck(name, body)) as LinkAck;

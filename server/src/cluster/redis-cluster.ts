@@ -131,11 +131,10 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
     return this.#peers;
   }
 
-  async originOf(roomId: string): Promise<NodeInfo | undefined> {
+  async remoteOriginOf(roomId: string): Promise<NodeInfo | undefined> {
     const lease = await this.#redis.get(originKey(roomId));
     const holder = lease ? /^(.*) \d+$/.exec(lease)?.[1] : undefined;
-    if (holder === undefined) return undefined;
-    return (await this.nodes()).find((n) => n.nodeId === holder);
+    return holder === undefined ? undefined : this.#peers.find((n) => n.nodeId === holder);
   }
 
   async claimOrigin(roomId: string): Promise<OriginClaim> {

@@ -67,8 +67,7 @@ export type JoinInit = {
   remoteMedia?: () => ParticipantMedia;
 };
 
-/** What a participant learns on joining: the room as it is now. */
-/** What a room tells a participant who joins it; the node serving them adds where else to go (`nodes`). */
+/** What a participant learns on joining: the room as it is now (the node serving them adds where else to go, `nodes`). */
 export type Welcome = Omit<ResponseData<'join'>, 'nodes'>;
 
 /**
