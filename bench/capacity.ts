@@ -23,6 +23,7 @@ import { startSource } from './lib/ffmpeg-source.ts';
 import { plotCpuAgainstViewers } from './lib/plot.ts';
 import { cpuSeconds, pin, rssBytes, sleep, udpDrops } from './lib/proc.ts';
 import { startBare, startOnstage, type System } from './lib/systems.ts';
+import { median, within } from './lib/stats.ts';
 import { UdpSink } from './lib/udp-sink.ts';
 import { stallReport, type StallReport } from '../server/src/media/worker-stall-report.ts';
 import type { WebRtcViewer } from './lib/webrtc-viewer.ts';
@@ -184,25 +185,6 @@ function viewersAt(run: Run, limit: number): number | undefined {
   if (usable[0] && usable[0].c >= limit) return Math.round((usable[0].n * limit) / usable[0].c);
   return firstLossy >= 0 || run.stoppedBy.startsWith('stalled') ? usable.at(-1)?.n : undefined;
 }
-
-/** Fails with `what` if `work` takes longer than `ms` (a stuck step must not hang the benchmark). */
-async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const stall = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`stalled: ${what} took over ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([work, stall]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 say(`capacity benchmark: ${ROUNDS} rounds, steps ${STEPS.join(', ')}, ${WINDOWS_PER_STEP} windows of ${WINDOW_MS} ms per step; worker on CPU 1, load on CPU 0`);
 const runs: Run[] = [];

@@ -15,6 +15,7 @@ import { Crowd, p99, probeWhile } from '../test/helpers/crowd.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { RawClient } from '../test/helpers/socket-client.ts';
 import { sleep } from './lib/proc.ts';
+import { median } from './lib/stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -82,12 +83,6 @@ async function runRound(size: number, round: number): Promise<RoundResult> {
     for (const c of clients) c.close();
     await server.close();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 const results: RoundResult[] = [];

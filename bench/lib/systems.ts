@@ -127,7 +127,7 @@ export async function startOnstage(workers: number, viewersPerRouter: number): P
       return (await host.stats()).reduce((n, s) => n + s.packets, 0);
     },
     async addWebRtcViewer() {
-      return startWebRtcViewer(joinInProcessViewer(room, `webrtc-viewer-${++viewers}`));
+      return startWebRtcViewer(await joinInProcessViewer(room, `webrtc-viewer-${++viewers}`));
     },
     async close() {
       rooms.closeAll();

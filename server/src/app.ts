@@ -102,6 +102,7 @@ export class OnstageServer {
       onOpen: (room) => recordings.attach(room),
       edges: { pipeAddress, secret: config.auth.secret },
       onOriginLinkLost: () => metrics?.originLinkLost(),
+      placementLoadGap: config.cluster.placementLoadGap,
     });
     // Other nodes serve this node's rooms as edges through this namespace (cluster mode only).
     const edges =
@@ -120,6 +121,7 @@ export class OnstageServer {
       connectionsRefused: () => guard.refused(),
       pipedOut: () => edges?.pipedProducers() ?? new Map(),
       pipedIn: () => rooms.receivedProducers(),
+      pipeBytesOut: async () => edges?.pipeBytesSent() ?? new Map(),
     });
     pool.on('workerDied', () => metrics.workerDied());
     cluster.on('redisFailed', () => metrics.redisFailed());
@@ -180,6 +182,16 @@ export class OnstageServer {
 
   get url(): string {
     return urlOf(this.#http);
+  }
+
+  /** This node's rooms, for the benchmarks' synthetic participants (server/src/loadtest). */
+  get rooms(): RoomRegistry {
+    return this.#rooms;
+  }
+
+  /** Process ids of the live mediasoup workers (the benchmarks measure their CPU). */
+  workerPids(): number[] {
+    return this.#pool.workers().map((w) => w.worker.pid);
   }
 
   /** The operator's port (health, readiness, metrics), when OPS_PORT is set. */

@@ -60,6 +60,7 @@ const EnvSchema = z.object({
   NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-" only (at most 64)').optional(),
   PUBLIC_URL: z.string().url().optional(),
   NODE_MAX_PARTICIPANTS: z.coerce.number().int().min(1).max(1_000_000).optional(),
+  PLACEMENT_LOAD_GAP: z.coerce.number().int().min(0).max(1_000_000).default(50),
   CLUSTER_ADDRESS: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, 'a host name or an IP address').optional(),
   CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(3000),
@@ -115,6 +116,8 @@ export type Config = {
     address: string;
     /** Participants this node takes before it sends newcomers to another node (none: no limit). */
     maxParticipants: number | undefined;
+    /** A new room opens on a node carrying fewer participants per worker than this one by more than this. */
+    placementLoadGap: number;
     heartbeatMs: number;
     nodeTtlMs: number;
     originLeaseMs: number;
@@ -196,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrl: e.PUBLIC_URL,
       address: e.CLUSTER_ADDRESS ?? announcedAddress,
       maxParticipants: e.NODE_MAX_PARTICIPANTS,
+      placementLoadGap: e.PLACEMENT_LOAD_GAP,
       heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
       nodeTtlMs: e.CLUSTER_NODE_TTL_MS,
       originLeaseMs: e.ORIGIN_LEASE_MS,

@@ -20,6 +20,8 @@ export type MetricsSources = {
   pipedOut(): Map<string, number>;
   /** (edge) Producers received through pipes, per room served as an edge. */
   pipedIn(): Map<string, number>;
+  /** (origin) Bytes sent so far down the open pipes, per edge node. */
+  pipeBytesOut(): Promise<Map<string, number>>;
 };
 
 /** Every Prometheus metric of the server, on its own registry (served at /metrics). */
@@ -35,6 +37,7 @@ export class Metrics {
   readonly #takeovers: Counter;
   readonly #originsLost: Counter;
   readonly #sentAway: Counter;
+  readonly #placedAway: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -89,6 +92,11 @@ export class Metrics {
       help: 'Joins this node refused because it was full (NODE_MAX_PARTICIPANTS), most with a redirect to another node',
       registers,
     });
+    this.#placedAway = new Counter({
+      name: 'onstage_cluster_rooms_placed_away_total',
+      help: 'New rooms this node sent to a less loaded node (PLACEMENT_LOAD_GAP) instead of opening them here',
+      registers,
+    });
     this.#originsLost = new Counter({
       name: 'onstage_cluster_origin_links_lost_total',
       help: "Times this node, serving rooms as an edge, lost its connection to their origin node (their participants here reconnect)",
@@ -132,6 +140,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const [edge, n] of sources.pipedOut()) this.set({ edge }, n);
+      },
+    });
+    new Counter({
+      name: 'onstage_cluster_pipe_bytes_out_total',
+      help: 'Bytes this node has sent down its open pipes to each edge node (RTP, RTX, RTCP); restarts from 0 when a pipe is reopened',
+      labelNames: ['edge'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const [edge, n] of await sources.pipeBytesOut()) this.inc({ edge }, n);
       },
     });
     new Gauge({
@@ -199,6 +217,10 @@ export class Metrics {
 
   sentAway(): void {
     this.#sentAway.inc();
+  }
+
+  placedAway(): void {
+    this.#placedAway.inc();
   }
 
   originLinkLost(): void {

@@ -59,6 +59,10 @@ test('a show with its origin on node A is watched on nodes B and C; the host is 
   assert.equal(await metric(nodes.a, 'onstage_cluster_pipe_producers_out{edge="node-b"}'), 2, 'A sends 2 producers to B');
   assert.equal(await metric(nodes.a, 'onstage_cluster_pipe_producers_out{edge="node-c"}'), 2, 'A sends 2 producers to C');
   assert.equal(await metric(nodes.b, `onstage_cluster_pipe_producers_in{room="${room}"}`), 2, 'B receives 2 producers');
+  const pipedBytes = () => metric(nodes.a, 'onstage_cluster_pipe_bytes_out_total{edge="node-b"}');
+  const bytesBefore = await pipedBytes();
+  const bytesLater = await eventually(pipedBytes, (n) => n > bytesBefore + 20_000, 5000);
+  assert.ok(bytesLater > bytesBefore + 20_000, `the pipe to B carries the show (${bytesBefore} → ${bytesLater} bytes)`);
 
   // Chat sent on C reaches a participant on B and the host on A.
   const chatterOnC = await RawClient.connect(nodes.c.url, { room, role: 'viewer', sub: 'chatter' });

@@ -29,3 +29,20 @@ test('the capacity benchmark runs and writes its results and plot', { timeout: 1
   }
   assert.match(readFileSync(join(out, 'capacity.svg'), 'utf8'), /^<svg /);
 });
+
+// Keeps the cluster benchmark working: one short round with a few viewers per node.
+test('the cluster benchmark runs: viewers on an edge get the show through the pipe; results written', { timeout: 180_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'onstage-bench-cluster-'));
+  const script = new URL('../../bench/cluster.ts', import.meta.url).pathname;
+  const run = spawnSync(process.execPath, [script, '--rounds', '1', '--viewers', '20', '--window-ms', '500', '--out', out], { encoding: 'utf8' });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  assert.match(run.stdout, /round 1 20 viewers on B/);
+  const result = JSON.parse(readFileSync(join(out, 'cluster.json'), 'utf8')) as {
+    rounds: { onEdge: { viewers: number; sample: { deliveryRatio: number; pipeBytesPerSec: { b: number }; decodedFps?: number } }[] }[];
+  };
+  const onEdge = result.rounds[0]!.onEdge.at(-1)!;
+  assert.equal(onEdge.viewers, 20);
+  assert.ok(onEdge.sample.deliveryRatio > 0.9, `viewers on the edge got the show (${onEdge.sample.deliveryRatio} of its packets each)`);
+  assert.ok(onEdge.sample.pipeBytesPerSec.b > 50_000, `the pipe to B carries it (${onEdge.sample.pipeBytesPerSec.b} B/s)`);
+  assert.ok((onEdge.sample.decodedFps ?? 0) > 5, `the real WebRTC viewer on the edge decodes video (${onEdge.sample.decodedFps} fps)`);
+});

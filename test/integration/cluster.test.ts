@@ -103,3 +103,38 @@ test('a full node (NODE_MAX_PARTICIPANTS) sends newcomers to another node; the j
     await full.close();
   }
 });
+
+test('a new room opens on the least-loaded node: a busy node (PLACEMENT_LOAD_GAP) sends its host there; rooms already open stay put', { timeout: 20_000 }, async () => {
+  const busy = await startServer({ ...env('node-busy'), REDIS_URL: redis.url, PLACEMENT_LOAD_GAP: '1' });
+  const clients: RawClient[] = [];
+  const connect = async (url: string, claims: Parameters<typeof RawClient.connect>[1]) => {
+    const client = await RawClient.connect(url, claims);
+    clients.push(client);
+    return client;
+  };
+  try {
+    // Three people in a room on the busy node: 3 per worker, against 0 on the others.
+    const room = 'busy-room';
+    await (await connect(busy.url, { room, role: 'host' })).ok('join', { roomId: room, role: 'host' });
+    for (const sub of ['v1', 'v2']) await (await connect(busy.url, { room, role: 'viewer', sub })).ok('join', { roomId: room, role: 'viewer' });
+    await eventually(() => view(a), (v) => v.nodes.find((n) => n.nodeId === 'node-busy')?.rooms.includes(room) ?? false, 5000);
+    await eventually(async () => (await view(busy)).nodes.length, (n) => n === 3, 5000);
+
+    const newHost = await connect(busy.url, { room: 'fresh-room', role: 'host' });
+    const refused = await newHost.send('join', { roomId: 'fresh-room', role: 'host' });
+    assert.ok(!refused.ok && refused.error.code === 'ROOM_ON_OTHER_NODE', 'the busy node does not open a new room');
+    assert.ok(!refused.ok && [a.url, b.url].includes(refused.error.redirect ?? ''), `…it sends the host to a less loaded node (${!refused.ok && refused.error.redirect})`);
+    const there = await connect(refused.error.redirect!, { room: 'fresh-room', role: 'host' });
+    await there.ok('join', { roomId: 'fresh-room', role: 'host' });
+    const placedOn = await eventually(() => view(busy), (v) => v.nodes.some((n) => n.rooms.includes('fresh-room')), 5000);
+    assert.equal(placedOn.nodes.find((n) => n.rooms.includes('fresh-room'))?.url, refused.error.redirect, 'the room opened where the host was sent');
+
+    const late = await connect(busy.url, { room, role: 'viewer', sub: 'late' });
+    await late.ok('join', { roomId: room, role: 'viewer' });
+    const metrics = await (await fetch(`${busy.url}/metrics`)).text();
+    assert.match(metrics, /onstage_cluster_rooms_placed_away_total 1\b/, 'the placement is counted; the late viewer of the open room joined here');
+  } finally {
+    for (const c of clients) c.close();
+    await busy.close();
+  }
+});

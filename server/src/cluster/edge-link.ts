@@ -26,7 +26,10 @@ type EdgeRoomState = { room: Room; relay: Relay; pipe?: Promise<NodePipe>; parti
  * the origin's room with a connection that reaches them through the link and with media that
  * lives on the edge; the room's producers go down one pipe per room to that node.
  */
-export function serveEdges(namespace: Namespace, deps: EdgeLinkDeps): { links(): number; pipedProducers(): Map<string, number> } {
+export function serveEdges(
+  namespace: Namespace,
+  deps: EdgeLinkDeps,
+): { links(): number; pipedProducers(): Map<string, number>; pipeBytesSent(): Promise<Map<string, number>> } {
   const links = new Set<EdgeLink>();
   namespace.use((socket, next) => {
     const nodeId = verifyNodeCredentials(deps.secret, socket.handshake.auth);
@@ -44,6 +47,11 @@ export function serveEdges(namespace: Namespace, deps: EdgeLinkDeps): { links():
     pipedProducers: () => {
       const out = new Map<string, number>();
       for (const link of links) out.set(link.nodeId, (out.get(link.nodeId) ?? 0) + link.pipedProducers());
+      return out;
+    },
+    pipeBytesSent: async () => {
+      const out = new Map<string, number>();
+      for (const link of links) out.set(link.nodeId, (out.get(link.nodeId) ?? 0) + (await link.pipeBytesSent()));
       return out;
     },
   };
@@ -74,6 +82,13 @@ class EdgeLink {
 
   pipedProducers(): number {
     return this.#piped;
+  }
+
+  /** Bytes sent so far down this edge's open pipes. */
+  async pipeBytesSent(): Promise<number> {
+    let n = 0;
+    for (const state of this.#rooms.values()) n += await (state.pipe ?? Promise.resolve(undefined)).then((p) => p?.bytesSent() ?? 0, () => 0);
+    return n;
   }
 
   async #answer(name: LinkRequestName, body: unknown): Promise<LinkAck> {

@@ -1,10 +1,12 @@
 import type { DtlsParameters, MediaKind, RtpCapabilities, RtpParameters } from '@onstage/protocol';
 import type { Connection, Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
+import type { ServedRoom } from '../rooms/room-registry.ts';
 
 /**
- * Load-test entry points: participants without a browser that go through the same Room and
- * PeerMedia code as real ones, over plain RTP transports. Used by the capacity benchmark.
+ * Load-test entry points: participants without a browser that go through the same Room (or
+ * EdgeRoom) and PeerMedia code as real ones, over plain RTP transports. Used by the capacity and
+ * cluster benchmarks.
  */
 
 let silentSerial = 0;
@@ -43,12 +45,12 @@ export async function joinPlainHost(
  * growing send history.
  */
 export async function joinSyntheticViewer(
-  room: Room,
+  room: ServedRoom,
   identity: string,
   sink: { ip: string; port: number },
   listenIp: string,
 ): Promise<{ participantId: string; leave(): void }> {
-  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: silent() });
+  const { participant, welcome } = await room.enter({ identity, displayName: identity, role: 'viewer', connection: silent() });
   const t = await room.createPlainTransport(participant, {
     direction: 'recv',
     listenIp,
@@ -57,8 +59,8 @@ export async function joinSyntheticViewer(
     srtp: true,
     connectTo: sink,
   });
-  const caps = withoutTransportCc(room.rtpCapabilities);
-  for (const p of room.producers()) {
+  const caps = withoutTransportCc(welcome.routerRtpCapabilities);
+  for (const p of welcome.producers) {
     const { consumerId } = await room.consume(participant, t.transportId, p.producerId, caps);
     await room.resumeConsumer(participant, consumerId);
   }
@@ -76,11 +78,11 @@ export function withoutTransportCc(caps: RtpCapabilities): RtpCapabilities {
  * A viewer whose client runs in-process (e.g. mediasoup-client on libwebrtc): the same calls the
  * signalling handlers make for a browser, without a socket.
  */
-export function joinInProcessViewer(room: Room, identity: string) {
-  const { participant } = room.join({ identity, displayName: identity, role: 'viewer', connection: silent() });
+export async function joinInProcessViewer(room: ServedRoom, identity: string) {
+  const { participant, welcome } = await room.enter({ identity, displayName: identity, role: 'viewer', connection: silent() });
   return {
-    routerRtpCapabilities: room.rtpCapabilities,
-    producerIds: room.producers().map((p) => p.producerId),
+    routerRtpCapabilities: welcome.routerRtpCapabilities,
+    producerIds: welcome.producers.map((p) => p.producerId),
     createRecvTransport: () => room.createTransport(participant, 'recv'),
     connect: (transportId: string, dtlsParameters: DtlsParameters) => room.connectTransport(participant, transportId, dtlsParameters),
     consume: (transportId: string, producerId: string, caps: RtpCapabilities) => room.consume(participant, transportId, producerId, caps),

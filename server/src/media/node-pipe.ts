@@ -85,6 +85,12 @@ export class NodePipe {
     return { sending: this.#sending, receiving: this.#receiving };
   }
 
+  /** Bytes this end has sent into the pipe so far (RTP, RTX and RTCP). */
+  async bytesSent(): Promise<number> {
+    if (this.#transport.closed) return 0;
+    return (await this.#transport.getStats()).reduce((n, s) => n + s.bytesSent, 0);
+  }
+
   close(): void {
     this.#transport.close();
   }

@@ -25,6 +25,8 @@ export type RoomRegistryOptions = {
   edges?: { pipeAddress: PipeAddress; secret: string };
   /** A link to an origin node dropped (counted in metrics). */
   onOriginLinkLost?: () => void;
+  /** A new room opens on another node when that node's participants per worker are lower than this node's by more than this (default: never). */
+  placementLoadGap?: number;
 };
 
 /**
@@ -46,6 +48,7 @@ export class RoomRegistry {
   readonly #cluster: Cluster;
   readonly #onOpen: (room: Room) => void;
   readonly #onOriginLinkLost: () => void;
+  readonly #placementLoadGap: number;
 
   constructor(pool: WorkerPool, config: Pick<Config, 'room' | 'rtc'>, logger: Logger, options: RoomRegistryOptions = {}) {
     this.#pool = pool;
@@ -56,6 +59,7 @@ export class RoomRegistry {
     this.#onOpen = options.onOpen ?? (() => {});
     this.#onOriginLinkLost = options.onOriginLinkLost ?? (() => {});
     this.#edges = options.edges;
+    this.#placementLoadGap = options.placementLoadGap ?? Infinity;
     this.#policy = config.room;
     this.#routerOptions = { speakerThresholdDb: config.rtc.speakerThresholdDb, viewersPerRouter: config.rtc.viewersPerRouter };
     this.#logger = logger;
@@ -101,6 +105,27 @@ export class RoomRegistry {
   isLive(id: string): boolean {
     const room = this.#rooms.get(id);
     return room?.kind === 'origin' && room.state === 'live';
+  }
+
+  /**
+   * Where a room that is open nowhere yet should open, when that is not here: the least-loaded
+   * node, if it carries fewer participants per worker than this one by more than the gap (the gap
+   * keeps a room where its people came while the nodes are about even, and two nodes with slightly
+   * different views of each other's load from sending a room back and forth). Rooms open
+   * anywhere, here or on another node, stay where they are.
+   */
+  async placeElsewhere(id: string): Promise<NodeInfo | undefined> {
+    if (this.#rooms.has(id) || this.#creating.has(id)) return undefined;
+    const load = (participants: number, workers: number) => participants / Math.max(1, workers);
+    const mine = load(this.participantCount, this.#pool.aliveCount);
+    const [lightest] = this.#cluster
+      .peers()
+      .filter((n) => mine - load(n.participants, n.workers) > this.#placementLoadGap)
+      .sort((x, y) => load(x.participants, x.workers) - load(y.participants, y.workers));
+    if (!lightest) return undefined;
+    // Open elsewhere already (this node serves it as an edge), or Redis cannot tell: the usual path decides.
+    const origin = await this.#cluster.remoteOriginOf(id).catch(() => null);
+    return origin === undefined ? lightest : undefined;
   }
 
   /** The open room this node is the origin of (opened if needed), or ROOM_ON_OTHER_NODE. */

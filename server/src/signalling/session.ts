@@ -116,6 +116,11 @@ export class SignallingSession {
     if (claims.room !== roomId) throw new ForbiddenError(`your token is for room "${claims.room}"`, 'WRONG_ROOM');
     if (claims.role !== role) throw new ForbiddenError(`your token allows joining as ${claims.role}`, 'ROLE_NOT_ALLOWED');
     if (role !== 'host') this.#assertRoomForMore();
+    const placed = await this.#rooms.placeElsewhere(roomId);
+    if (placed) {
+      this.#metrics.placedAway();
+      throw new StateError('ROOM_ON_OTHER_NODE', `room ${roomId} opens on node ${placed.nodeId}, the least loaded now`, placed.url);
+    }
     // A room can close between open() and join() when its last member leaves meanwhile; retry once.
     for (let attempt = 0; ; attempt++) {
       const room = await this.#rooms.open(roomId);
