@@ -26,6 +26,16 @@ export const Recording = z.object({
 });
 export type Recording = z.infer<typeof Recording>;
 
+/**
+ * GET /api/recordings: newest first. In a cluster every node lists every node's recordings;
+ * `unansweredNodes` names the nodes that did not answer (their recordings are missing here).
+ */
+export const RecordingList = z.object({
+  recordings: z.array(Recording),
+  unansweredNodes: z.array(z.string()).optional(),
+});
+export type RecordingList = z.infer<typeof RecordingList>;
+
 /** What GET /api/live/:room says about a room's live outputs. */
 export const LiveStatus = z.object({
   room: RoomId,

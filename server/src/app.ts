@@ -20,6 +20,7 @@ import { LocalCluster } from './cluster/local-cluster.ts';
 import { RedisCluster } from './cluster/redis-cluster.ts';
 import { serveEdges } from './cluster/edge-link.ts';
 import { LINK_NAMESPACE } from './cluster/link-protocol.ts';
+import { recordingsElsewhere } from './http/recordings-elsewhere.ts';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -139,7 +140,14 @@ export class OnstageServer {
       notReadyReason: () => server.#notReadyReason(),
       serveMetrics: ops === undefined,
       metricsToken: config.ops.metricsToken,
-      media: { recordings, isLive: (room) => rooms.isLive(room), servesLocally: (room) => rooms.isOrigin(room) || recordings.liveDirOf(room) !== undefined, tokenSecret: config.auth.secret, access: config.recorder.access },
+      media: {
+        recordings,
+        isLive: (room) => rooms.isLive(room),
+        servesLocally: (room) => rooms.isOrigin(room) || recordings.liveDirOf(room) !== undefined,
+        tokenSecret: config.auth.secret,
+        access: config.recorder.access,
+        elsewhere: recordingsElsewhere(() => cluster.peers()),
+      },
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
       originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
     };

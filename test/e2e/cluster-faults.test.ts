@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RESULTS_DIR, eventually, goLive, launchBrowser, mediaKeepsFlowing, openPage, viewerMedia } from '../helpers/browser.ts';
+import { probe } from '../helpers/hls.ts';
 import { metricValue } from '../helpers/metrics.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
@@ -18,8 +19,18 @@ let browser: Browser;
 const ADDRESSES = { a: '127.0.0.2', b: '127.0.0.3', c: '127.0.0.4' } as const;
 type Name = keyof typeof ADDRESSES;
 const nodes = {} as Record<Name, ServerProcess>;
-const start = (name: Name) =>
-  startServerProcess({ HOST: ADDRESSES[name], NODE_ID: `node-${name}`, REDIS_URL: redis.url, WORKERS: '1', CLUSTER_HEARTBEAT_MS: '200', CLUSTER_NODE_TTL_MS: '1000' });
+// HLS on: a room's origin records it (the origin-dies test checks the recording across the failure).
+const start = (name: Name, dataDir?: string) =>
+  startServerProcess({
+    HOST: ADDRESSES[name],
+    NODE_ID: `node-${name}`,
+    REDIS_URL: redis.url,
+    WORKERS: '1',
+    CLUSTER_HEARTBEAT_MS: '200',
+    CLUSTER_NODE_TTL_MS: '1000',
+    HLS: 'true',
+    ...(dataDir ? { DATA_DIR: dataDir } : {}),
+  });
 const killed: ServerProcess[] = [];
 const kill = async (name: Name) => {
   process.kill(-nodes[name].pid, 'SIGKILL');
@@ -91,8 +102,10 @@ test('the origin node dies: the host goes on on a live node, which takes the roo
   await decodesAgain(onB, 'viewer on B');
   await decodesAgain(onC, 'viewer on C');
 
+  const deadOrigin = nodes.a;
   await kill('a');
   const killedAt = performance.now();
+  const killedAtIso = new Date().toISOString();
   await decodesAgain(onB, 'viewer on B, after the origin died');
   t.diagnostic(`origin A killed → viewer on B decoding again: ${Math.round(performance.now() - killedAt)} ms`);
   await decodesAgain(onC, 'viewer on C, after the origin died');
@@ -105,5 +118,26 @@ test('the origin node dies: the host goes on on a live node, which takes the roo
   assert.ok((await metricValue(other.url, 'onstage_cluster_origin_links_lost_total')) >= 1, 'the edge counted the lost origin link');
   const live = await host.evaluate(() => (globalThis as unknown as { onstage: { live: boolean } }).onstage.live);
   assert.equal(live, true, 'the host page is still live');
+  // A few seconds more of show on the new origin, so its recording has some to hold.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
   await host.locator('#stop').click();
+
+  // The recording covers both sides of the failure: the dead origin's part (finished from its
+  // files when that node starts again) and the new origin's, both listed and served by a third node.
+  nodes.a = await start('a', deadOrigin.dataDir);
+  type Listed = { id: string; status: string; startedAt: string; url?: string };
+  const listed = await eventually(
+    async () => ((await (await fetch(`${other.url}/api/recordings?room=${room}`)).json()) as { recordings: Listed[] }).recordings,
+    (r) => r.length === 2 && r.every((x) => x.status === 'ready'),
+    40_000,
+  );
+  assert.deepEqual(listed.map((r) => r.status), ['ready', 'ready'], 'two finished recordings of the show, one per origin');
+  const [afterKill, beforeKill] = listed as [Listed, Listed];
+  assert.ok(beforeKill.startedAt < killedAtIso && afterKill.startedAt > killedAtIso, `one started before the kill (${beforeKill.startedAt}), one after (${afterKill.startedAt}; killed ${killedAtIso})`);
+  for (const [what, recording] of [['before the kill (node A)', beforeKill], [`after it (${origin.nodeId})`, afterKill]] as const) {
+    const probed = await probe(`${other.url}${recording.url}`);
+    t.diagnostic(`recording ${what}: ${probed.duration.toFixed(2)} s, served through ${other.url}`);
+    assert.ok(probed.duration >= 2, `the recording ${what} holds ${probed.duration} s of the show`);
+    assert.ok(probed.streams.some((s) => s.codec_type === 'video'), `the recording ${what} has video`);
+  }
 });

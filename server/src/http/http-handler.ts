@@ -9,6 +9,7 @@ import type { Asset } from './demo-assets.ts';
 import { issueDevToken } from './dev-tokens.ts';
 import { sendFile, type FileReply } from './file-reply.ts';
 import { hlsFile, liveStatus, recordingsRoute, type MediaRouteDeps } from './media-routes.ts';
+import { sendForwarded, type ForwardedReply } from './node-forward.ts';
 import { originProxy } from './origin-proxy.ts';
 
 export type HttpDeps = {
@@ -55,10 +56,12 @@ export function createOpsHandler(deps: HttpDeps): (req: IncomingMessage, res: Se
   });
 }
 
-function handler(deps: HttpDeps, routeFn: (req: IncomingMessage, deps: HttpDeps) => Promise<Reply | FileReply>): (req: IncomingMessage, res: ServerResponse) => void {
+type AnyReply = Reply | FileReply | ForwardedReply;
+
+function handler(deps: HttpDeps, routeFn: (req: IncomingMessage, deps: HttpDeps) => Promise<AnyReply>): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     routeFn(req, deps).then(
-      (reply) => ('file' in reply ? sendFile(req, res, reply) : send(res, reply)),
+      (reply) => ('file' in reply ? sendFile(req, res, reply) : 'forwarded' in reply ? sendForwarded(res, reply) : send(res, reply)),
       (err: unknown) => {
         if (!(err instanceof OnstageError)) deps.logger.error({ err, url: req.url }, 'http request failed');
         send(res, json(err instanceof OnstageError ? err.status : 500, { error: toErrorBody(err) }));
@@ -71,15 +74,15 @@ function handler(deps: HttpDeps, routeFn: (req: IncomingMessage, deps: HttpDeps)
   };
 }
 
-async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType<typeof originProxy>): Promise<Reply | FileReply> {
+async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType<typeof originProxy>): Promise<AnyReply> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/api/dev/token' && deps.devTokenSecret) {
     if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST a JSON body');
     return json(200, await issueDevToken(req, deps.devTokenSecret));
   }
   if (url.pathname === '/api/recordings' || url.pathname.startsWith('/api/recordings/')) {
-    const result = await recordingsRoute(req, url.pathname.slice('/api/recordings'.length), url.searchParams, deps.media);
-    return 'file' in result ? result : json(result.status, result.value);
+    const result = await recordingsRoute(req, url.pathname.slice('/api/recordings'.length), url.searchParams, `${url.pathname}${url.search}`, deps.media);
+    return 'status' in result ? json(result.status, result.value) : result;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     throw new InvalidInputError('METHOD_NOT_ALLOWED', `${req.method} is not supported here`);

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { RecordingId, RoomId, type LiveStatus, type Recording } from '@onstage/protocol';
+import { RecordingId, RoomId, type LiveStatus, type Recording, type RecordingList } from '@onstage/protocol';
 import { MEDIA_FILE } from '@onstage/recorder';
 import { verifyToken } from '../auth/tokens.ts';
 import { AuthError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
 import type { FileReply } from './file-reply.ts';
+import { askNode, type ForwardedReply } from './node-forward.ts';
+import type { RecordingsElsewhere } from './recordings-elsewhere.ts';
 
 export type MediaRouteDeps = {
   recordings: RecordingService;
@@ -16,6 +18,8 @@ export type MediaRouteDeps = {
   tokenSecret: string;
   /** 'token': recordings and live status need an access token of their room (MEDIA_ACCESS). */
   access: 'public' | 'token';
+  /** The recordings other nodes of the cluster hold. */
+  elsewhere: RecordingsElsewhere;
 };
 
 type JsonResult = { status: number; value: unknown };
@@ -53,8 +57,18 @@ function assertRoomAccess(req: IncomingMessage, query: URLSearchParams, room: st
   if (verifyToken(token, deps.tokenSecret).room !== room) throw new ForbiddenError(`this token is not for room ${room}`, 'WRONG_ROOM');
 }
 
-/** /api/recordings[/:id[/show.mp4]]: list, one, its media, DELETE (the room's host only). */
-export async function recordingsRoute(req: IncomingMessage, rest: string, query: URLSearchParams, deps: MediaRouteDeps): Promise<JsonResult | FileReply> {
+/**
+ * /api/recordings[/:id[/show.mp4]]: list, one, its media, DELETE (the room's host only). Any node
+ * answers for the whole cluster: lists include other nodes' recordings, and a recording held by
+ * another node is passed on to it (`pathAndQuery` is this request's, to pass on).
+ */
+export async function recordingsRoute(
+  req: IncomingMessage,
+  rest: string,
+  query: URLSearchParams,
+  pathAndQuery: string,
+  deps: MediaRouteDeps,
+): Promise<JsonResult | FileReply | ForwardedReply> {
   const store = deps.recordings.store;
   if (!store) throw new UnavailableError('recordings are off on this server (HLS=false, or see GET /api/live/:room)');
   if (rest === '') {
@@ -63,13 +77,18 @@ export async function recordingsRoute(req: IncomingMessage, rest: string, query:
     if (room !== undefined && !RoomId.safeParse(room).success) throw new InvalidInputError('INVALID_PAYLOAD', 'bad room id');
     if (deps.access === 'token' && room === undefined) throw new ForbiddenError('recordings are listed per room here: ?room=<room> with a token of it');
     if (room !== undefined) assertRoomAccess(req, query, room, deps);
-    return { status: 200, value: { recordings: await store.list(room) } };
+    const [here, there] = await Promise.all([store.list(room), deps.elsewhere.list(req, pathAndQuery)]);
+    const list: RecordingList = {
+      recordings: [...here, ...there.recordings].sort((a, b) => b.startedAt.localeCompare(a.startedAt)),
+      ...(there.unanswered.length ? { unansweredNodes: there.unanswered } : {}),
+    };
+    return { status: 200, value: list };
   }
   const m = /^\/([^/]+)(\/show\.mp4)?$/.exec(rest);
   const id = RecordingId.safeParse(m?.[1]);
   if (!m || !id.success) throw new NotFoundError('NOT_FOUND', 'no such recording');
   const recording = await store.get(id.data);
-  if (!recording) throw new NotFoundError('NOT_FOUND', 'no such recording');
+  if (!recording) return fromHolder(req, id.data, pathAndQuery, deps.elsewhere);
   if (req.method !== 'DELETE') assertRoomAccess(req, query, recording.room, deps);
   if (m[2]) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET the media');
@@ -84,6 +103,17 @@ export async function recordingsRoute(req: IncomingMessage, rest: string, query:
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET or DELETE');
   return { status: 200, value: recording };
+}
+
+async function fromHolder(req: IncomingMessage, id: RecordingId, pathAndQuery: string, elsewhere: RecordingsElsewhere): Promise<ForwardedReply> {
+  const holder = await elsewhere.holderOf(req, id);
+  if (!holder) throw new NotFoundError('NOT_FOUND', 'no such recording');
+  try {
+    return { forwarded: await askNode(req, holder, pathAndQuery) };
+  } catch (err) {
+    elsewhere.forget(id);
+    throw err;
+  }
 }
 
 function assertHostOf(req: IncomingMessage, recording: Recording, secret: string): void {
