@@ -13,10 +13,11 @@
  *   3. edge viewers: N/2 then N viewers on B; the slope of B's worker CPU is one viewer's cost on an
  *      edge, and A's CPU shows whether the origin pays for them (it should not). One real WebRTC
  *      viewer (libwebrtc) on B decodes the show meanwhile.
+ * Even rounds do 2 and 3 before 1, so that the order does not favour either side.
  * Worker CPU per measurement is the median of three windows, read from the scheduler's ns clock. The workers run on CPU 1; this
  * process, FFmpeg, Redis and the sink on CPU 0 (`npm run bench:cluster` pins them).
  *
- * Writes bench/results/cluster.json. Options: --rounds N (3), --viewers N (200), --window-ms N (2000), --out DIR.
+ * Writes bench/results/cluster.json. Options: --rounds N (4), --viewers N (200), --window-ms N (2000), --out DIR.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -38,7 +39,7 @@ import { startWebRtcViewer, type WebRtcViewer } from './lib/webrtc-viewer.ts';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '4' },
     viewers: { type: 'string', default: '200' },
     'window-ms': { type: 'string', default: '2000' },
     out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
@@ -160,31 +161,47 @@ async function runRound(round: number): Promise<Round> {
       );
 
     const half = Math.round(VIEWERS / 2);
+    const leaveAll = (room: ServedRoom, keep: number) => {
+      const here = viewers.get(room) ?? [];
+      for (const v of here.splice(keep)) v.leave();
+    };
     const single: Round['single'] = [];
-    for (const n of [half, VIEWERS]) {
-      await addViewers(origin, n);
-      single.push({ viewers: n, sample: await measure() });
-      show(`${n} viewers on A`, single.at(-1)!.sample);
-    }
-    for (const v of viewers.get(origin)!) v.leave();
-    viewers.delete(origin);
-
-    const [edgeB, edgeC] = [await nodes.b.rooms.open(ROOM), await nodes.c.rooms.open(ROOM)];
-    if (edgeB.kind !== 'edge' || edgeC.kind !== 'edge') throw new Error('B and C should serve the room as edges of A');
-    const edges: Round['edges'] = [{ edges: 0, sample: await measure() }];
-    show('0 edges', edges[0]!.sample);
-    for (const [i, room] of [edgeB, edgeC].entries()) {
-      await addViewers(room, 1);
-      edges.push({ edges: i + 1, sample: await measure() });
-      show(`${i + 1} edge${i ? 's' : ''} (1 viewer each)`, edges.at(-1)!.sample);
-    }
-
-    webrtc = await within(20_000, 'the WebRTC viewer on B', joinInProcessViewer(edgeB, `webrtc-${round}`).then(startWebRtcViewer));
+    const onSingleNode = async () => {
+      for (const n of [half, VIEWERS]) {
+        await addViewers(origin, n);
+        single.push({ viewers: n, sample: await measure() });
+        show(`${n} viewers on A`, single.at(-1)!.sample);
+      }
+      leaveAll(origin, 0);
+    };
+    const edges: Round['edges'] = [];
     const onEdge: Round['onEdge'] = [];
-    for (const n of [half, VIEWERS]) {
-      await addViewers(edgeB, n);
-      onEdge.push({ viewers: n, sample: await measure() });
-      show(`${n} viewers on B`, onEdge.at(-1)!.sample);
+    const onEdges = async () => {
+      const [edgeB, edgeC] = [await nodes.b.rooms.open(ROOM), await nodes.c.rooms.open(ROOM)];
+      if (edgeB.kind !== 'edge' || edgeC.kind !== 'edge') throw new Error('B and C should serve the room as edges of A');
+      edges.push({ edges: 0, sample: await measure() });
+      show('0 edges', edges[0]!.sample);
+      for (const [i, room] of [edgeB, edgeC].entries()) {
+        await addViewers(room, 1);
+        edges.push({ edges: i + 1, sample: await measure() });
+        show(`${i + 1} edge${i ? 's' : ''} (1 viewer each)`, edges.at(-1)!.sample);
+      }
+      webrtc = await within(20_000, 'the WebRTC viewer on B', joinInProcessViewer(edgeB, `webrtc-${round}`).then(startWebRtcViewer));
+      for (const n of [half, VIEWERS]) {
+        await addViewers(edgeB, n);
+        onEdge.push({ viewers: n, sample: await measure() });
+        show(`${n} viewers on B`, onEdge.at(-1)!.sample);
+      }
+      leaveAll(edgeB, 1);
+    };
+    // Odd rounds measure the single node first, even rounds the edges first: what comes first
+    // (a fresh worker, say) must not decide the comparison.
+    if (round % 2 === 1) {
+      await onSingleNode();
+      await onEdges();
+    } else {
+      await onEdges();
+      await onSingleNode();
     }
 
     const slope = (pts: { viewers: number; sample: Sample }[], node: NodeName) => (pts[1]!.sample.cpu[node] - pts[0]!.sample.cpu[node]) / (pts[1]!.viewers - pts[0]!.viewers);
