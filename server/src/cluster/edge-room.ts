@@ -254,8 +254,7 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
   #fanOut(name: Parameters<LinkMessages['event']>[0]['name'], body: Parameters<LinkMessages['event']>[0]['body'], except?: string): void {
     if (name === 'stageChanged') this.#onStage = new Set((body as ServerEvent<'stageChanged'>).seats.map((s) => s.participantId));
     const skip = except === undefined ? undefined : this.#members.get(except)?.participant.connection;
-    this.#messagesSent += this.#channel.size - (skip ? 1 : 0);
-    this.#channel.emit(name, body, skip);
+    this.#messagesSent += this.#channel.emit(name, body, skip);
   }
 
   #notify: <N extends ServerEventName>(p: Participant, name: N, body: ServerEvent<N>) => void = (p, name, body) => {

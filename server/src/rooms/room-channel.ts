@@ -10,8 +10,8 @@ import type { Connection, Relay } from './participant.ts';
 export type RoomChannel = {
   add(connection: Connection): void;
   remove(connection: Connection): void;
-  /** To every subscribed connection but `except`. */
-  emit<N extends ServerEventName>(name: N, body: ServerEvent<N>, except?: Connection): void;
+  /** To every subscribed connection but `except`; returns how many connections it goes to. */
+  emit<N extends ServerEventName>(name: N, body: ServerEvent<N>, except?: Connection): number;
   /** Subscribed connections (with `withRelays`, those on other nodes too). */
   readonly size: number;
   /** Unsubscribes everyone; the channel is not used again. */
@@ -31,6 +31,7 @@ export function localChannels(): RoomChannels {
         remove: (c) => void members.delete(c),
         emit(name, body, except) {
           for (const c of members) if (c !== except) c.notify(name, body);
+          return members.size - (except && members.has(except) ? 1 : 0);
         },
         get size() {
           return members.size;
@@ -64,8 +65,13 @@ export function withRelays(local: RoomChannel): RoomChannel {
       if (ids.size === 0) relayed.delete(c.relay);
     },
     emit(name, body, except) {
-      local.emit(name, body, except?.relay ? undefined : except);
-      for (const relay of relayed.keys()) relay.emit(name, body, except?.relay === relay ? except.id : undefined);
+      let reached = local.emit(name, body, except?.relay ? undefined : except);
+      for (const [relay, ids] of relayed) {
+        const skip = except?.relay === relay && ids.has(except.id);
+        relay.emit(name, body, skip ? except.id : undefined);
+        reached += ids.size - (skip ? 1 : 0);
+      }
+      return reached;
     },
     get size() {
       return local.size + remote;

@@ -638,7 +638,6 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Everyone connected (but `except`) gets this event, handed to the room's channel once. */
   #notifyAll: <N extends ServerEventName>(name: N, body: ServerEvent<N>, except?: Participant) => void = (name, body, except) => {
     const skip = except?.connection;
-    this.#messagesSent += this.#channel.size - (skip ? 1 : 0);
-    this.#channel.emit(name, body, skip);
+    this.#messagesSent += this.#channel.emit(name, body, skip);
   };
 }

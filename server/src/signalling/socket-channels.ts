@@ -18,6 +18,8 @@ export function socketChannels(io: Server): RoomChannels {
         remove: (c) => void socketOf(c)?.leave(name),
         emit(event, body, except) {
           (except ? io.to(name).except(except.id) : io.to(name)).emit(event, body);
+          const members = io.sockets.adapter.rooms.get(name);
+          return (members?.size ?? 0) - (except && members?.has(except.id) ? 1 : 0);
         },
         get size() {
           return io.sockets.adapter.rooms.get(name)?.size ?? 0;
