@@ -21,6 +21,7 @@ import { RedisCluster } from './cluster/redis-cluster.ts';
 import { serveEdges } from './cluster/edge-link.ts';
 import { LINK_NAMESPACE } from './cluster/link-protocol.ts';
 import { recordingsElsewhere } from './http/recordings-elsewhere.ts';
+import { whipEndpoint } from './whip/whip-http.ts';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -150,6 +151,7 @@ export class OnstageServer {
       },
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
       originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
+      whip: whipEndpoint({ rooms, tokenSecret: config.auth.secret, logger: logger.child({ component: 'whip' }), iceServerLinks: config.ingest.iceServerLinks }),
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));

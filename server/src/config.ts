@@ -65,6 +65,13 @@ const EnvSchema = z.object({
   CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(3000),
   ORIGIN_LEASE_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
+  ICE_SERVERS: z
+    .string()
+    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^(stun|turns?):[^\s<>",;]{1,256}$/, 'comma-separated stun:, turn: or turns: URLs')).max(8))
+    .default([]),
+  ICE_SERVER_USERNAME: z.string().regex(/^[^"\s]{1,128}$/).optional(),
+  ICE_SERVER_CREDENTIAL: z.string().regex(/^[^"\s]{1,256}$/).optional(),
 });
 
 /** Every variable the server reads (deployment files are checked against this list). */
@@ -122,6 +129,8 @@ export type Config = {
     nodeTtlMs: number;
     originLeaseMs: number;
   };
+  /** Encoders (WHIP): `Link` header values announcing STUN/TURN servers (RFC 9725 section 4.4). */
+  ingest: { iceServerLinks: string[] };
   recorder: {
     /** HLS ladder + recording of every show. */
     enabled: boolean;
@@ -203,6 +212,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heartbeatMs: e.CLUSTER_HEARTBEAT_MS,
       nodeTtlMs: e.CLUSTER_NODE_TTL_MS,
       originLeaseMs: e.ORIGIN_LEASE_MS,
+    },
+    ingest: {
+      iceServerLinks: e.ICE_SERVERS.map((url) => {
+        const credentials = url.startsWith('turn') && e.ICE_SERVER_USERNAME && e.ICE_SERVER_CREDENTIAL;
+        return `<${url}>; rel="ice-server"${credentials ? `; username="${e.ICE_SERVER_USERNAME}"; credential="${e.ICE_SERVER_CREDENTIAL}"; credential-type="password"` : ''}`;
+      }),
     },
     recorder: {
       enabled: e.HLS,

@@ -18,15 +18,22 @@ export class OnstageError extends Error {
   }
 }
 
-const INVALID_INPUT_STATUS = { INVALID_PAYLOAD: 400, UNKNOWN_REQUEST: 400, PAYLOAD_TOO_LARGE: 413, METHOD_NOT_ALLOWED: 405 };
+const INVALID_INPUT_STATUS = {
+  INVALID_PAYLOAD: 400,
+  UNKNOWN_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  METHOD_NOT_ALLOWED: 405,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  // The offer is well formed, but nothing in it can be received (WHIP).
+  UNSUPPORTED_CODEC: 422,
+  // HTTP conditional requests (WHIP's If-Match).
+  PRECONDITION_FAILED: 412,
+  PRECONDITION_REQUIRED: 428,
+};
 
 export class InvalidInputError extends OnstageError {
   override name = 'InvalidInputError';
-  constructor(
-    code: 'INVALID_PAYLOAD' | 'PAYLOAD_TOO_LARGE' | 'UNKNOWN_REQUEST' | 'METHOD_NOT_ALLOWED',
-    message: string,
-    options?: ErrorOptions,
-  ) {
+  constructor(code: keyof typeof INVALID_INPUT_STATUS, message: string, options?: ErrorOptions) {
     super(code, INVALID_INPUT_STATUS[code], message, options);
   }
 }

@@ -4,7 +4,8 @@ import type { OnstageServer } from '../../server/src/app.ts';
 import { eventually } from '../helpers/browser.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startServer } from '../helpers/server.ts';
-import { RawClient } from '../helpers/socket-client.ts';
+import { obsOffer } from '../helpers/obs-offer.ts';
+import { RawClient, testToken } from '../helpers/socket-client.ts';
 
 /** Two nodes joined through a real Redis: the registry, and one origin per room. */
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -137,4 +138,20 @@ test('a new room opens on the least-loaded node: a busy node (PLACEMENT_LOAD_GAP
     for (const c of clients) c.close();
     await busy.close();
   }
+});
+
+test("a WHIP encoder that reaches a node other than the room's origin is redirected there (307)", { timeout: 20_000 }, async () => {
+  const room = 'whip-elsewhere';
+  const host = await RawClient.connect(a.url, { room, role: 'host' });
+  await host.ok('join', { roomId: room, role: 'host' });
+  await eventually(() => view(b), (v) => v.nodes.find((n) => n.nodeId === 'node-a')?.rooms.includes(room) ?? false, 5000);
+  const res = await fetch(`${b.url}/whip/${room}`, {
+    method: 'POST',
+    body: obsOffer(),
+    headers: { 'content-type': 'application/sdp', authorization: `Bearer ${testToken({ room, role: 'host', sub: 'encoder' })}` },
+    redirect: 'manual',
+  });
+  assert.equal(res.status, 307);
+  assert.equal(res.headers.get('location'), `${a.url}/whip/${room}`);
+  host.close();
 });

@@ -90,6 +90,11 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
     return this.#messagesSent;
   }
 
+  /** The URL clients reach the room's origin node at (where its host goes live). */
+  get originUrl(): string {
+    return this.#link.url;
+  }
+
   get originNodeId(): string {
     return this.#link.nodeId;
   }
@@ -107,7 +112,7 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
   async enter(init: JoinInit): Promise<{ participant: Participant; welcome: Welcome }> {
     if (this.#closed) throw new StateError('NOT_JOINED', 'the room closed here; join again');
     if (init.role === 'host') {
-      throw new StateError('ROOM_ON_OTHER_NODE', `the host goes live on the room's origin node, ${this.#link.nodeId} at ${this.#link.url}`, this.#link.url);
+      throw new StateError('ROOM_ON_OTHER_NODE', `the host goes live on the room's origin node, ${this.#link.nodeId} at ${this.originUrl}`, this.originUrl);
     }
     const { connection } = init;
     const welcome = (await this.#link.request('join', {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { Role, RoomId } from '@onstage/protocol';
 import { signToken } from '../auth/tokens.ts';
 import { InvalidInputError } from '../errors.ts';
+import { readBody } from './request-body.ts';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -31,15 +32,9 @@ export async function issueDevToken(req: IncomingMessage, secret: string) {
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new InvalidInputError('PAYLOAD_TOO_LARGE', `body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(req, MAX_BODY_BYTES);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new InvalidInputError('INVALID_PAYLOAD', 'body is not JSON');
   }

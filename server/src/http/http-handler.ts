@@ -29,8 +29,11 @@ export type HttpDeps = {
   cluster(): Promise<{ mode: 'single' | 'redis'; nodeId: string; nodes: NodeInfo[] }>;
   /** The link URL of the room's origin node when that is another node (its HLS and live status are made there). */
   originElsewhere(room: string): Promise<string | undefined>;
+  /** The WHIP endpoint (/whip/…): encoders publishing a room's show. */
+  whip: { reply(req: IncomingMessage, path: string): Promise<Reply> };
 };
 
+/** A reply in memory; an empty `contentType` sends none (an empty body). */
 type Reply = { status: number; body: string | Buffer; contentType: string; cacheControl?: string; headers?: Record<string, string> };
 
 const json = (status: number, value: unknown): Reply => ({
@@ -80,6 +83,7 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
     if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST a JSON body');
     return json(200, await issueDevToken(req, deps.devTokenSecret));
   }
+  if (url.pathname.startsWith('/whip/')) return deps.whip.reply(req, url.pathname);
   if (url.pathname === '/api/recordings' || url.pathname.startsWith('/api/recordings/')) {
     const result = await recordingsRoute(req, url.pathname.slice('/api/recordings'.length), url.searchParams, `${url.pathname}${url.search}`, deps.media);
     return 'status' in result ? json(result.status, result.value) : result;
@@ -155,7 +159,7 @@ function page(deps: HttpDeps, name: 'index' | 'host' | 'watch'): Reply {
 
 function send(res: ServerResponse, reply: Reply): void {
   res.writeHead(reply.status, {
-    'content-type': reply.contentType,
+    ...(reply.contentType ? { 'content-type': reply.contentType } : {}),
     'content-length': Buffer.byteLength(reply.body),
     'x-content-type-options': 'nosniff',
     ...(reply.cacheControl ? { 'cache-control': reply.cacheControl } : {}),

@@ -34,7 +34,8 @@ type PeerMediaEvents = {
 const MAX_PRODUCERS = 4;
 const MAX_CONSUMERS = 64;
 
-type PeerTransport = { transport: types.Transport; direction: Direction; connected: boolean };
+/** `webRtc` is set for WebRTC transports (ICE and DTLS), unset for plain RTP ones. */
+type PeerTransport = { transport: types.Transport; webRtc?: types.WebRtcTransport; direction: Direction; connected: boolean };
 
 /** A plain RTP transport (no ICE/DTLS): FFmpeg sources, load-test sinks, recorders. */
 export type PlainTransportOptions = {
@@ -85,7 +86,7 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
       transport.close();
       throw new MediaError('MEDIA_ERROR', 'participant left while the transport was being created');
     }
-    this.#transports.set(transport.id, { transport, direction, connected: false });
+    this.#transports.set(transport.id, { transport, webRtc: transport, direction, connected: false });
     transport.observer.once('close', () => this.#transports.delete(transport.id));
     transport.on('dtlsstatechange', (state) => {
       if (state === 'failed' || state === 'closed') this.#logger.warn({ transportId: transport.id, state }, 'DTLS state');
@@ -124,6 +125,32 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     this.#transports.set(transport.id, { transport, direction: o.direction, connected: o.connectTo !== undefined });
     transport.observer.once('close', () => this.#transports.delete(transport.id));
     return { transportId: transport.id, port: transport.tuple.localPort, rtcpPort: transport.rtcpTuple?.localPort };
+  }
+
+  /** New ICE credentials for a WebRTC transport (the client restarts ICE, e.g. after a network change). */
+  async restartIce(transportId: string): Promise<TransportOptions['iceParameters']> {
+    const { webRtc } = this.#transport(transportId);
+    if (!webRtc) throw new InvalidInputError('INVALID_PAYLOAD', `transport ${transportId} has no ICE`);
+    return mediaCall(() => webRtc.restartIce());
+  }
+
+  /**
+   * Resolves once a WebRTC transport can carry nothing more: its DTLS session closed (the client
+   * hung up) or failed, its ICE consent ran out, or it was closed here.
+   */
+  transportEnded(transportId: string): Promise<'dtls_closed' | 'dtls_failed' | 'ice_disconnected' | 'closed'> {
+    const { transport, webRtc } = this.#transport(transportId);
+    return new Promise((resolve) => {
+      if (transport.closed) return resolve('closed');
+      transport.observer.once('close', () => resolve('closed'));
+      if (!webRtc) return;
+      webRtc.on('dtlsstatechange', (state) => {
+        if (state === 'closed' || state === 'failed') resolve(state === 'closed' ? 'dtls_closed' : 'dtls_failed');
+      });
+      webRtc.on('icestatechange', (state) => {
+        if (state === 'disconnected') resolve('ice_disconnected');
+      });
+    });
   }
 
   async connectTransport(transportId: string, dtlsParameters: DtlsParameters): Promise<void> {

@@ -365,6 +365,15 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.#localMedia(participant).consume(transportId, producerId, rtpCapabilities);
   }
 
+  async restartIce(participant: Participant, transportId: string) {
+    return this.#localMedia(participant).restartIce(transportId);
+  }
+
+  /** Resolves once the participant's WebRTC transport can carry nothing more (and why). */
+  transportEnded(participant: Participant, transportId: string) {
+    return this.#localMedia(participant).transportEnded(transportId);
+  }
+
   async resumeConsumer(participant: Participant, consumerId: string): Promise<void> {
     await this.#localMedia(participant).resumeConsumer(consumerId);
   }
