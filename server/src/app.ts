@@ -21,7 +21,7 @@ import { RedisCluster } from './cluster/redis-cluster.ts';
 import { serveEdges } from './cluster/edge-link.ts';
 import { LINK_NAMESPACE } from './cluster/link-protocol.ts';
 import { recordingsElsewhere } from './http/recordings-elsewhere.ts';
-import { whipEndpoint } from './whip/whip-http.ts';
+import { webrtcHttpEndpoint } from './webrtc-http/endpoint.ts';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -133,6 +133,7 @@ export class OnstageServer {
     if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);
     const ops = config.ops.port === undefined ? undefined : createServer();
     const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger);
+    const endpointDeps = { rooms, tokenSecret: config.auth.secret, logger: logger.child({ component: 'webrtc-http' }), iceServerLinks: config.ingest.iceServerLinks };
     const httpDeps: HttpDeps = {
       assets,
       metrics,
@@ -151,7 +152,10 @@ export class OnstageServer {
       },
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
       originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
-      whip: whipEndpoint({ rooms, tokenSecret: config.auth.secret, logger: logger.child({ component: 'whip' }), iceServerLinks: config.ingest.iceServerLinks }),
+      webrtcHttp: {
+        whip: webrtcHttpEndpoint('whip', endpointDeps),
+        whep: webrtcHttpEndpoint('whep', endpointDeps),
+      },
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));

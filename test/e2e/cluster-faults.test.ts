@@ -102,6 +102,8 @@ test('the origin node dies: the host goes on on a live node, which takes the roo
   await decodesAgain(onB, 'viewer on B');
   await decodesAgain(onC, 'viewer on C');
 
+  // A few seconds of show on A first, so the recording it leaves behind has some to hold.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
   const deadOrigin = nodes.a;
   await kill('a');
   const killedAt = performance.now();

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { parse } from 'sdp-transform';
 import type { RtpCapabilities, TransportOptions } from '@onstage/protocol';
 import { InvalidInputError } from '../../server/src/errors.ts';
-import { writeIceRestartFragment, writePublishAnswer } from '../../server/src/whip/sdp-answer.ts';
-import { readPublishOffer } from '../../server/src/whip/sdp-offer.ts';
+import { writeIceRestartFragment, writePlayAnswer, writePublishAnswer } from '../../server/src/webrtc-http/sdp-answer.ts';
+import { readPlayOffer, readPublishOffer } from '../../server/src/webrtc-http/sdp-offer.ts';
 import { obsOffer } from '../helpers/obs-offer.ts';
 
 /** The shape of a room router's capabilities (server/src/media/codecs.ts, as mediasoup expands them). */
@@ -129,4 +129,26 @@ test('the answer to an ICE restart carries the new credentials and the candidate
   const fragment = writeIceRestartFragment({ usernameFragment: 'new-u', password: 'new-p' }, TRANSPORT.iceCandidates, { kind: 'audio', mid: '0' });
   assert.match(fragment, /^a=ice-lite\r\na=ice-ufrag:new-u\r\na=ice-pwd:new-p\r\nm=audio 9 UDP\/TLS\/RTP\/SAVPF 0\r\na=mid:0\r\n/);
   assert.match(fragment, /a=candidate:udpcandidate 1 udp 1076302079 127\.0\.0\.1 40000 typ host\r\na=end-of-candidates\r\n$/);
+});
+
+test("a player's offer (WHEP): the sections that receive, with the codecs they share with the router under the player's payload types", () => {
+  const recvonly = readFileSync(new URL('./fixtures/chromium-156-simulcast-offer.sdp', import.meta.url), 'utf8')
+    .replaceAll('a=sendonly', 'a=recvonly')
+    .replace(/a=rid:.*\r\n/g, '')
+    .replace(/a=simulcast:.*\r\n/g, '');
+  const offer = readPlayOffer(recvonly, CAPS);
+  const [audio, video] = offer.sections.map((s) => ('accepted' in s ? s.accepted : assert.fail('section refused')));
+  assert.deepEqual(audio!.codecs.map((c) => `${c.mimeType} ${c.preferredPayloadType}`), ['audio/opus 111']);
+  assert.deepEqual(
+    video!.codecs.map((c) => `${c.mimeType} ${c.parameters?.['profile-level-id'] ?? ''}`),
+    ['video/VP8 ', 'video/H264 42001f', 'video/H264 42e01f', 'video/H264 4d001f'],
+    'in the offer order; no RTX, no packetization-mode 0, nothing the router lacks (VP9, AV1)',
+  );
+  assert.throws(() => readPlayOffer(obsOffer(), CAPS), (err: unknown) => err instanceof InvalidInputError && err.code === 'UNSUPPORTED_CODEC', 'a publisher offer is not a player offer');
+
+  const vp8 = video!.codecs[0]!;
+  const answer = parse(writePlayAnswer(offer, TRANSPORT, 1, new Map([['1', { codec: vp8, sending: { codecs: [], encodings: [{ ssrc: 1234, rtx: { ssrc: 1235 } }], rtcp: { cname: 'host' } } }]])));
+  assert.deepEqual(answer.media.map((m) => `${m.mid} ${m.direction} ${m.payloads}`), ['0 sendonly 111', '1 sendonly 96']);
+  assert.deepEqual(answer.media[1]?.ssrcGroups, [{ semantics: 'FID', ssrcs: '1234 1235' }], 'the stream sent now is named');
+  assert.equal(answer.media[0]?.ssrcs, undefined, 'nothing is sent in the audio section yet');
 });

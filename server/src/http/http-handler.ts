@@ -29,8 +29,8 @@ export type HttpDeps = {
   cluster(): Promise<{ mode: 'single' | 'redis'; nodeId: string; nodes: NodeInfo[] }>;
   /** The link URL of the room's origin node when that is another node (its HLS and live status are made there). */
   originElsewhere(room: string): Promise<string | undefined>;
-  /** The WHIP endpoint (/whip/…): encoders publishing a room's show. */
-  whip: { reply(req: IncomingMessage, path: string): Promise<Reply> };
+  /** WHIP (/whip/…: encoders publishing a room's show) and WHEP (/whep/…: standard players watching it). */
+  webrtcHttp: Record<'whip' | 'whep', { reply(req: IncomingMessage, path: string): Promise<Reply> }>;
 };
 
 /** A reply in memory; an empty `contentType` sends none (an empty body). */
@@ -83,7 +83,8 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
     if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST a JSON body');
     return json(200, await issueDevToken(req, deps.devTokenSecret));
   }
-  if (url.pathname.startsWith('/whip/')) return deps.whip.reply(req, url.pathname);
+  if (url.pathname.startsWith('/whip/')) return deps.webrtcHttp.whip.reply(req, url.pathname);
+  if (url.pathname.startsWith('/whep/')) return deps.webrtcHttp.whep.reply(req, url.pathname);
   if (url.pathname === '/api/recordings' || url.pathname.startsWith('/api/recordings/')) {
     const result = await recordingsRoute(req, url.pathname.slice('/api/recordings'.length), url.searchParams, `${url.pathname}${url.search}`, deps.media);
     return 'status' in result ? json(result.status, result.value) : result;

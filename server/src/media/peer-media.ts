@@ -69,6 +69,10 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     this.#logger = logger;
   }
 
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Creates the transport for a direction, replacing (and closing) an earlier one. */
   async createTransport(direction: Direction): Promise<TransportOptions> {
     for (const t of this.#transports.values()) if (t.direction === direction) t.transport.close();
@@ -227,10 +231,12 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     entry.producer.close();
   }
 
+  /** `mid`: the consumer's media section, when the client's SDP fixed it (WHEP); otherwise the transport picks one. */
   async consume(
     transportId: string,
     producerId: string,
     rtpCapabilities: RtpCapabilities,
+    mid?: string,
   ): Promise<{ consumerId: string; producerId: string; kind: MediaKind; rtpParameters: RtpParameters }> {
     const t = this.#transport(transportId, 'recv');
     const { router } = await this.#where();
@@ -242,14 +248,15 @@ export class PeerMedia extends EventEmitter<PeerMediaEvents> {
     const caps = rtpCapabilities as types.RtpCapabilities;
     let canConsume: boolean;
     try {
-      canConsume = router.canConsume({ producerId, rtpCapabilities: caps });
+      canConsume = router.canConsume({ producerId: producer.id, rtpCapabilities: caps });
     } catch (err) {
       throw new InvalidInputError('INVALID_PAYLOAD', `invalid rtpCapabilities: ${(err as Error).message}`, { cause: err });
     }
     if (!canConsume) throw new MediaError('CANNOT_CONSUME', 'these rtpCapabilities cannot receive this producer');
     // Paused until the client has set up its side, so the first packets are not lost (the
     // client resumes it, and a keyframe is requested then).
-    const consumer = await mediaCall(() => t.transport.consume({ producerId, rtpCapabilities: caps, paused: true }));
+    // `producer.id` is the room's id for it, except for a pipe within one worker (a router of a peer's own).
+    const consumer = await mediaCall(() => t.transport.consume({ producerId: producer.id, rtpCapabilities: caps, paused: true, ...(mid ? { mid } : {}) }));
     if (this.#closed || t.transport.closed) {
       consumer.close();
       throw new MediaError('MEDIA_ERROR', 'transport closed while consuming');

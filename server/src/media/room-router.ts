@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
-import type { RtpCapabilities } from '@onstage/protocol';
+import type { RtpCapabilities, RtpParameters } from '@onstage/protocol';
 import type { Logger } from '../logger.ts';
 import { ROUTER_MEDIA_CODECS } from './codecs.ts';
 import { NodePipe, type PipeAddress, type PipedProducer } from './node-pipe.ts';
@@ -82,6 +82,11 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     }
   }
 
+  /** The codec a producer of the room sends (its first: RTX and the like follow it). */
+  codecOf(producerId: string): RtpParameters['codecs'][number] | undefined {
+    return this.#producers.get(producerId)?.producer.rtpParameters.codecs[0] as RtpParameters['codecs'][number] | undefined;
+  }
+
   /** Every producer of the room, in one directory. */
   get producers(): ProducerDirectory {
     return this.#producers;
@@ -109,11 +114,16 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     }
   }
 
-  /** Media for one participant; `publisher` peers (the host) stay on the primary router. */
-  createPeer(peerLogger: Logger, publisher: boolean): PeerMedia {
+  /**
+   * Media for one participant; `publisher` peers (the host) stay on the primary router. A peer
+   * with `ownCodecs` gets a router of its own (on the primary's worker, fed by pipes like any other
+   * router): mediasoup's consumers send with their router's payload types, and a client that
+   * fixed its own in its SDP offer (a WHEP player) must get exactly those.
+   */
+  createPeer(peerLogger: Logger, publisher: boolean, ownCodecs?: RtpCapabilities['codecs']): PeerMedia {
     const peer: PeerMedia = new PeerMedia(
       {
-        place: () => this.#place(peer, publisher),
+        place: () => (ownCodecs ? this.#placeAlone(peer, ownCodecs as types.RouterRtpCodecCapability[]) : this.#place(peer, publisher)),
         producerOn: (router, producerId) => this.#producerOn(router, producerId),
         directory: this.#producers,
       },
@@ -160,6 +170,17 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     this.#primary.router.close();
     for (const slot of this.#secondaries.values()) slot.router.close();
     this.#secondaries.clear();
+  }
+
+  async #placeAlone(peer: PeerMedia, mediaCodecs: types.RouterRtpCodecCapability[]): Promise<RouterPlacement> {
+    const { worker } = this.#primary;
+    const router = await worker.worker.createRouter({ mediaCodecs, appData: { sameWorker: true } });
+    peer.once('closed', () => router.close());
+    if (this.#closed || peer.closed) {
+      router.close();
+      throw new Error('the room is closing');
+    }
+    return { router, webRtcServer: worker.webRtcServer };
   }
 
   async #place(peer: PeerMedia, publisher: boolean): Promise<RouterPlacement> {
@@ -214,7 +235,9 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     const key = `${producerId} ${router.id}`;
     let pipe = this.#pipes.get(key);
     if (!pipe) {
-      pipe = origin.router.pipeToRouter({ producerId, router }).then(({ pipeProducer }) => {
+      // A router of a peer's own shares its worker with the room's primary: there the pipe producer needs an id of its own.
+      const sameWorker = router.appData['sameWorker'] === true;
+      pipe = origin.router.pipeToRouter({ producerId, router, keepId: !sameWorker }).then(({ pipeProducer }) => {
         if (!pipeProducer) throw new Error('pipeToRouter gave no producer');
         pipeProducer.observer.once('close', () => this.#pipes.delete(key));
         return pipeProducer;

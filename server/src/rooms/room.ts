@@ -65,6 +65,8 @@ export type JoinInit = {
   connection: Connection;
   /** Media on the node that serves the connection, when that is not this node (an edge). */
   remoteMedia?: () => ParticipantMedia;
+  /** The codecs, under the client's own payload types, of a client that fixed them itself (a WHEP player). */
+  ownCodecs?: RtpCapabilities['codecs'];
 };
 
 /** What a participant learns on joining: the room as it is now (the node serving them adds where else to go, `nodes`). */
@@ -190,6 +192,11 @@ export class Room extends EventEmitter<RoomEvents> {
   /** Worker index → participants whose media is there. */
   placement(): Map<number, number> {
     return this.#router.placement();
+  }
+
+  /** The codec one of the room's producers sends. */
+  producerCodec(producerId: string) {
+    return this.#router.codecOf(producerId);
   }
 
   producers(): ProducerInfo[] {
@@ -361,8 +368,8 @@ export class Room extends EventEmitter<RoomEvents> {
     await this.#localMedia(participant).connectTransport(transportId, dtlsParameters);
   }
 
-  async consume(participant: Participant, transportId: string, producerId: string, rtpCapabilities: RtpCapabilities) {
-    return this.#localMedia(participant).consume(transportId, producerId, rtpCapabilities);
+  async consume(participant: Participant, transportId: string, producerId: string, rtpCapabilities: RtpCapabilities, mid?: string) {
+    return this.#localMedia(participant).consume(transportId, producerId, rtpCapabilities, mid);
   }
 
   async restartIce(participant: Participant, transportId: string) {
@@ -569,7 +576,7 @@ export class Room extends EventEmitter<RoomEvents> {
   #createMedia(participantId: string, init: JoinInit, log: Logger): ParticipantMedia {
     if (init.remoteMedia) return init.remoteMedia();
     // The host stays on the primary router; viewers spread over workers as the audience grows.
-    const media = this.#router.createPeer(log, init.role === 'host');
+    const media = this.#router.createPeer(log, init.role === 'host', init.ownCodecs);
     media.on('consumerClosed', (consumerId) => {
       const p = this.#participants.get(participantId);
       if (p?.media === media) this.#notify(p, 'consumerClosed', { consumerId });

@@ -1,8 +1,22 @@
 import { write, type MediaAttributes, type SessionDescription } from 'sdp-transform';
-import type { TransportOptions } from '@onstage/protocol';
-import type { AcceptedSection, PublishOffer } from './sdp-offer.ts';
+import type { RtpParameters, TransportOptions } from '@onstage/protocol';
+import type { CapCodec, Offer, PlayOffer, PublishOffer } from './sdp-offer.ts';
 
 type Candidates = NonNullable<MediaAttributes['candidates']>;
+
+type SectionCodec = { payloadType: number; mimeType: string; clockRate: number; channels?: number; parameters?: Record<string, unknown>; rtcpFeedback?: { type: string; parameter?: string }[] };
+/** What the answer says of one section the room takes. */
+type AnswerSection = {
+  mid: string;
+  kind: string;
+  direction: 'recvonly' | 'sendonly';
+  codecs: SectionCodec[];
+  extensions: { id: number; uri: string }[];
+  /** Simulcast layers received (publishers). */
+  rids?: string[];
+  /** The stream sent in this section (players), when there is one yet. */
+  sending?: { ssrc: number; rtxSsrc?: number; cname: string };
+};
 
 /**
  * The answer to a publisher's offer: every offered m-section in order, the accepted ones receive
@@ -10,10 +24,42 @@ type Candidates = NonNullable<MediaAttributes['candidates']>;
  * the others rejected with port 0.
  */
 export function writePublishAnswer(offer: PublishOffer, transport: TransportOptions, sessionId: number): string {
+  return writeAnswer(offer, transport, sessionId, ({ mid, kind, rtpParameters, rids }) => ({
+    mid,
+    kind,
+    direction: 'recvonly',
+    codecs: rtpParameters.codecs,
+    extensions: rtpParameters.headerExtensions ?? [],
+    rids,
+  }));
+}
+
+/**
+ * The answer to a player's offer (WHEP): each accepted section sends the one codec chosen for it
+ * (under the player's payload type), and names the stream it carries now (`sending`) when there is one.
+ */
+export function writePlayAnswer(offer: PlayOffer, transport: TransportOptions, sessionId: number, chosen: Map<string, { codec: CapCodec; sending?: RtpParameters }>): string {
+  return writeAnswer(offer, transport, sessionId, ({ mid, kind, codecs }) => {
+    const { codec = codecs[0]!, sending: stream } = chosen.get(mid) ?? {};
+    const encoding = stream?.encodings?.[0];
+    return {
+      mid,
+      kind,
+      direction: 'sendonly',
+      codecs: [{ ...codec, payloadType: codec.preferredPayloadType ?? 0 }],
+      extensions: [],
+      ...(encoding?.ssrc !== undefined
+        ? { sending: { ssrc: encoding.ssrc, ...(encoding.rtx ? { rtxSsrc: encoding.rtx.ssrc } : {}), cname: stream?.rtcp?.cname ?? 'onstage' } }
+        : {}),
+    };
+  });
+}
+
+function writeAnswer<T>(offer: Offer<T>, transport: TransportOptions, sessionId: number, describe: (section: T) => AnswerSection): string {
   const { iceParameters, iceCandidates, dtlsParameters } = transport;
   const fingerprint = dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256') ?? dtlsParameters.fingerprints[0]!;
   const candidates = sdpCandidates(iceCandidates);
-  const accepted = offer.sections.flatMap((s) => ('accepted' in s ? [s.accepted.mid] : []));
+  const sections = offer.sections.map((s) => ('accepted' in s ? describe(s.accepted) : s));
   const answer: SessionDescription = {
     version: 0,
     origin: { username: 'onstage', sessionId, sessionVersion: 1, netType: 'IN', ipVer: 4, address: '0.0.0.0' },
@@ -21,15 +67,15 @@ export function writePublishAnswer(offer: PublishOffer, transport: TransportOpti
     timing: { start: 0, stop: 0 },
     icelite: 'ice-lite',
     fingerprint: { type: fingerprint.algorithm, hash: fingerprint.value },
-    groups: [{ type: 'BUNDLE', mids: accepted.join(' ') }],
+    groups: [{ type: 'BUNDLE', mids: sections.flatMap((s) => ('rejected' in s ? [] : [s.mid])).join(' ') }],
     msidSemantic: { semantic: 'WMS', token: '*' },
-    media: offer.sections.map((section) => {
+    media: sections.map((section) => {
       if ('rejected' in section) {
         const { kind, mid } = section.rejected;
         return { type: kind, port: 0, protocol: 'UDP/TLS/RTP/SAVPF', payloads: '0', rtp: [], fmtp: [], direction: 'inactive', ...(mid !== undefined ? { mid } : {}) };
       }
       return {
-        ...receivingSection(section.accepted),
+        ...mediaSection(section),
         connection: { version: 4, ip: '0.0.0.0' },
         iceUfrag: iceParameters.usernameFragment,
         icePwd: iceParameters.password,
@@ -44,16 +90,15 @@ export function writePublishAnswer(offer: PublishOffer, transport: TransportOpti
   return write(answer);
 }
 
-function receivingSection({ mid, kind, rtpParameters, rids }: AcceptedSection): SessionDescription['media'][number] {
-  const { codecs, headerExtensions = [] } = rtpParameters;
-  const [codec] = codecs;
+function mediaSection({ mid, kind, direction, codecs, extensions, rids = [], sending }: AnswerSection): SessionDescription['media'][number] {
+  const msid = `onstage-${mid}`;
   return {
     type: kind,
     port: 9,
     protocol: 'UDP/TLS/RTP/SAVPF',
     payloads: codecs.map((c) => c.payloadType).join(' '),
     mid,
-    direction: 'recvonly',
+    direction,
     rtp: codecs.map((c) => ({
       payload: c.payloadType,
       codec: c.mimeType.split('/')[1]!,
@@ -62,11 +107,19 @@ function receivingSection({ mid, kind, rtpParameters, rids }: AcceptedSection): 
     })),
     fmtp: codecs
       .filter((c) => c.parameters && Object.keys(c.parameters).length > 0)
-      .map((c) => ({ payload: c.payloadType, config: Object.entries(c.parameters!).map(([k, v]) => `${k}=${v}`).join(';') })),
-    rtcpFb: (codec?.rtcpFeedback ?? []).map((f) => ({ payload: codec!.payloadType, type: f.type, ...(f.parameter ? { subtype: f.parameter } : {}) })),
-    ext: headerExtensions.map((e) => ({ value: e.id, uri: e.uri })),
-    ...(rids.length > 0
-      ? { rids: rids.map((id) => ({ id, direction: 'recv' as const })), simulcast: { dir1: 'recv', list1: rids.join(';') } }
+      .map((c) => ({ payload: c.payloadType, config: Object.entries(c.parameters!).map(([k, v]) => `${k}=${String(v)}`).join(';') })),
+    rtcpFb: codecs.flatMap((c) => (c.rtcpFeedback ?? []).map((f) => ({ payload: c.payloadType, type: f.type, ...(f.parameter ? { subtype: f.parameter } : {}) }))),
+    ext: extensions.map((e) => ({ value: e.id, uri: e.uri })),
+    ...(rids.length > 0 ? { rids: rids.map((id) => ({ id, direction: 'recv' as const })), simulcast: { dir1: 'recv', list1: rids.join(';') } } : {}),
+    ...(sending
+      ? {
+          msid: [{ id: msid, appdata: `${msid}-track` }],
+          ssrcs: [sending.ssrc, ...(sending.rtxSsrc !== undefined ? [sending.rtxSsrc] : [])].flatMap((id) => [
+            { id, attribute: 'cname', value: sending.cname },
+            { id, attribute: 'msid', value: `${msid} ${msid}-track` },
+          ]),
+          ...(sending.rtxSsrc !== undefined ? { ssrcGroups: [{ semantics: 'FID', ssrcs: `${sending.ssrc} ${sending.rtxSsrc}` }] } : {}),
+        }
       : {}),
   };
 }
