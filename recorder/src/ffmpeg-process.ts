@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 
 export type FfmpegExit = { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] };
@@ -11,14 +12,17 @@ const TAIL_LINES = 20;
  */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-/** One FFmpeg process: started with its input on stdin, stopped once (SIGINT, then SIGKILL). */
+/**
+ * One FFmpeg process: started with its input on stdin (a text it reads at once, or, with `stdin:
+ * 'stream'`, a stream the caller writes to `input`), stopped once (SIGINT, then SIGKILL).
+ */
 export class FfmpegProcess {
   readonly #proc: ChildProcess;
   readonly #tail: string[] = [];
   readonly exited: Promise<FfmpegExit>;
   #stopping = false;
 
-  constructor(binary: string, args: string[], options: { cwd: string; stdin: string; onStderr?: (line: string) => void }) {
+  constructor(binary: string, args: string[], options: { cwd: string; stdin: string | { stream: true }; onStderr?: (line: string) => void }) {
     const [command, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
     this.#proc = spawn(command, argv, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'] });
     this.exited = new Promise((resolve) => {
@@ -30,7 +34,7 @@ export class FfmpegProcess {
     });
     // FFmpeg may exit before reading all of stdin; that is reported through `exited`.
     this.#proc.stdin?.on('error', () => {});
-    this.#proc.stdin?.end(options.stdin);
+    if (typeof options.stdin === 'string') this.#proc.stdin?.end(options.stdin);
     let partial = '';
     this.#proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
@@ -42,6 +46,11 @@ export class FfmpegProcess {
         options.onStderr?.(line);
       }
     });
+  }
+
+  /** FFmpeg's stdin, for a process started with `stdin: { stream: true }`. */
+  get input(): Writable | null {
+    return this.#proc.stdin;
   }
 
   get pid(): number | undefined {

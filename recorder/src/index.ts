@@ -1,4 +1,5 @@
 export { resolveFfmpeg, type FfmpegBinaries } from './ffmpeg-binary.ts';
+export { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
 export type { Rendition, StageMember } from './layout.ts';
 export { RecordingStore, MEDIA_FILE } from './recording-store.ts';
 export type { RtpCodec } from './sdp.ts';

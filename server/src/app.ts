@@ -22,6 +22,8 @@ import { serveEdges } from './cluster/edge-link.ts';
 import { LINK_NAMESPACE } from './cluster/link-protocol.ts';
 import { recordingsElsewhere } from './http/recordings-elsewhere.ts';
 import { webrtcHttpEndpoint } from './webrtc-http/endpoint.ts';
+import { listenRtmp } from './rtmp/rtmp-listener.ts';
+import { resolveFfmpeg } from '@onstage/recorder';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -33,6 +35,7 @@ export class OnstageServer {
   readonly #recordings: RecordingService;
   readonly #cluster: Cluster;
   readonly #logger: Logger;
+  #rtmp: { url: string; close(): Promise<void> } | undefined;
   #closing = false;
 
   private constructor(
@@ -175,6 +178,7 @@ export class OnstageServer {
         rooms: rooms.roomIds('origin'),
         edgeRooms: rooms.roomIds('edge'),
       }));
+      server.#rtmp = await startRtmp(config, rooms, logger.child({ component: 'rtmp' }));
     } catch (err) {
       io.close();
       ops?.close();
@@ -183,7 +187,15 @@ export class OnstageServer {
       throw err;
     }
     logger.info(
-      { url: server.url, workers: pool.size, announcedAddress: config.rtc.announcedAddress, node: nodeId, cluster: cluster.mode, ...(server.opsUrl ? { opsUrl: server.opsUrl } : {}) },
+      {
+        url: server.url,
+        workers: pool.size,
+        announcedAddress: config.rtc.announcedAddress,
+        node: nodeId,
+        cluster: cluster.mode,
+        ...(server.opsUrl ? { opsUrl: server.opsUrl } : {}),
+        ...(server.rtmpUrl ? { rtmpUrl: server.rtmpUrl } : {}),
+      },
       'Onstage is up',
     );
     return server;
@@ -208,6 +220,11 @@ export class OnstageServer {
     return this.#pool.workers().map((w) => w.worker.pid);
   }
 
+  /** Where encoders publish over RTMP (rtmp://host:port/live), when RTMP is on. */
+  get rtmpUrl(): string | undefined {
+    return this.#rtmp?.url;
+  }
+
   /** The operator's port (health, readiness, metrics), when OPS_PORT is set. */
   get opsUrl(): string | undefined {
     return this.#ops && urlOf(this.#ops);
@@ -216,10 +233,12 @@ export class OnstageServer {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    // Shows end first, at once: the workers may be getting the same signal (a process group's SIGTERM).
     this.#rooms.closeAll();
+    const rtmp = this.#rtmp?.close();
     // Shows ended above; their recordings are finished before the workers go.
     await this.#recordings.closeAll();
-    await new Promise<void>((resolve) => this.#io.close(() => resolve()));
+    await Promise.all([rtmp, new Promise<void>((resolve) => this.#io.close(() => resolve()))]);
     this.#ops?.close();
     this.#pool.close();
     await this.#cluster.close();
@@ -231,6 +250,20 @@ export class OnstageServer {
     if (this.#pool.aliveCount === 0) return 'no mediasoup worker alive';
     return undefined;
   }
+}
+
+/** The RTMP listener, unless RTMP is off or there is no FFmpeg to turn its streams into RTP. */
+async function startRtmp(config: Config, rooms: RoomRegistry, logger: Logger): Promise<{ url: string; close(): Promise<void> } | undefined> {
+  const { rtmp } = config.ingest;
+  if (!rtmp) return undefined;
+  let ffmpegPath: string;
+  try {
+    ffmpegPath = resolveFfmpeg(config.recorder.ffmpegPath).ffmpeg;
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'RTMP ingest is off: no FFmpeg');
+    return undefined;
+  }
+  return listenRtmp({ ...rtmp, rooms, tokenSecret: config.auth.secret, ffmpegPath, logger, maxConnections: 100 });
 }
 
 function listen(server: HttpServer, port: number, host: string): Promise<void> {

@@ -65,6 +65,9 @@ const EnvSchema = z.object({
   CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   CLUSTER_NODE_TTL_MS: z.coerce.number().int().min(300).max(300_000).default(3000),
   ORIGIN_LEASE_MS: z.coerce.number().int().min(1000).max(300_000).default(10_000),
+  RTMP: Bool.default(true),
+  RTMP_HOST: Ip.optional(),
+  RTMP_PORT: Port.default(1935),
   ICE_SERVERS: z
     .string()
     .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
@@ -129,8 +132,12 @@ export type Config = {
     nodeTtlMs: number;
     originLeaseMs: number;
   };
-  /** Encoders (WHIP): `Link` header values announcing STUN/TURN servers (RFC 9725 section 4.4). */
-  ingest: { iceServerLinks: string[] };
+  ingest: {
+    /** WHIP: `Link` header values announcing STUN/TURN servers (RFC 9725 section 4.4). */
+    iceServerLinks: string[];
+    /** The RTMP listener (port 0: any free port), or undefined when RTMP is off. */
+    rtmp: { host: string; port: number } | undefined;
+  };
   recorder: {
     /** HLS ladder + recording of every show. */
     enabled: boolean;
@@ -214,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       originLeaseMs: e.ORIGIN_LEASE_MS,
     },
     ingest: {
+      rtmp: e.RTMP ? { host: e.RTMP_HOST ?? e.HOST, port: e.RTMP_PORT } : undefined,
       iceServerLinks: e.ICE_SERVERS.map((url) => {
         const credentials = url.startsWith('turn') && e.ICE_SERVER_USERNAME && e.ICE_SERVER_CREDENTIAL;
         return `<${url}>; rel="ice-server"${credentials ? `; username="${e.ICE_SERVER_USERNAME}"; credential="${e.ICE_SERVER_CREDENTIAL}"; credential-type="password"` : ''}`;

@@ -19,6 +19,7 @@ export function startServerProcess(env: Record<string, string> = {}): Promise<Se
       ...process.env,
       PORT: '0',
       RTC_PORT: '0',
+      RTMP_PORT: '0',
       WORKERS: '2',
       HLS: 'false',
       LOG_LEVEL: 'info',

@@ -18,6 +18,7 @@ export async function startServer(env: Record<string, string> = {}, logTo?: (ent
     HOST: '127.0.0.1',
     PORT: '0',
     RTC_PORT: '0',
+    RTMP_PORT: '0',
     WORKERS: '1',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
     TOKEN_SECRET: TEST_SECRET,
