@@ -10,6 +10,7 @@ const unmute = byId<HTMLButtonElement>('unmute');
 const watchLink = byId<HTMLAnchorElement>('watch-link');
 byId('room').textContent = room;
 watchLink.href = watchLink.textContent = `${location.origin}/watch/${encodeURIComponent(room)}`;
+void showEncoderSettings();
 
 const client = newClient();
 const grid = new StageGrid(byId('grid'), client);
@@ -146,3 +147,15 @@ unmute.addEventListener('click', () => {
 });
 
 void startCamera();
+
+/** Where encoders publish this room (WHIP, RTMP) and the key they publish with, with copy buttons. */
+async function showEncoderSettings(): Promise<void> {
+  byId('whip-url').textContent = `${location.origin}/whip/${encodeURIComponent(room)}`;
+  const { rtmpPort } = (await (await fetch('/api/ingest')).json()) as { rtmpPort: number | null };
+  if (rtmpPort === null) byId('rtmp-line').hidden = true;
+  else byId('rtmp-url').textContent = `rtmp://${location.hostname}:${rtmpPort}/live`;
+  byId('stream-key').textContent = await devTokenFor(room, 'host');
+  for (const button of document.querySelectorAll<HTMLButtonElement>('button.copy')) {
+    button.onclick = () => void navigator.clipboard.writeText(byId(button.dataset['copy'] ?? '').textContent ?? '').then(() => (button.textContent = 'Copied'));
+  }
+}

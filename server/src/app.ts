@@ -22,7 +22,7 @@ import { serveEdges } from './cluster/edge-link.ts';
 import { LINK_NAMESPACE } from './cluster/link-protocol.ts';
 import { recordingsElsewhere } from './http/recordings-elsewhere.ts';
 import { webrtcHttpEndpoint } from './webrtc-http/endpoint.ts';
-import { listenRtmp } from './rtmp/rtmp-listener.ts';
+import { listenRtmp, type RtmpListener } from './rtmp/rtmp-listener.ts';
 import { resolveFfmpeg } from '@onstage/recorder';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
@@ -35,7 +35,7 @@ export class OnstageServer {
   readonly #recordings: RecordingService;
   readonly #cluster: Cluster;
   readonly #logger: Logger;
-  #rtmp: { url: string; close(): Promise<void> } | undefined;
+  #rtmp: RtmpListener | undefined;
   #closing = false;
 
   private constructor(
@@ -155,6 +155,7 @@ export class OnstageServer {
       },
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
       originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
+      rtmpPort: () => server.rtmpPort,
       webrtcHttp: {
         whip: webrtcHttpEndpoint('whip', endpointDeps),
         whep: webrtcHttpEndpoint('whep', endpointDeps),
@@ -225,6 +226,10 @@ export class OnstageServer {
     return this.#rtmp?.url;
   }
 
+  get rtmpPort(): number | undefined {
+    return this.#rtmp?.port;
+  }
+
   /** The operator's port (health, readiness, metrics), when OPS_PORT is set. */
   get opsUrl(): string | undefined {
     return this.#ops && urlOf(this.#ops);
@@ -253,7 +258,7 @@ export class OnstageServer {
 }
 
 /** The RTMP listener, unless RTMP is off or there is no FFmpeg to turn its streams into RTP. */
-async function startRtmp(config: Config, rooms: RoomRegistry, logger: Logger): Promise<{ url: string; close(): Promise<void> } | undefined> {
+async function startRtmp(config: Config, rooms: RoomRegistry, logger: Logger): Promise<RtmpListener | undefined> {
   const { rtmp } = config.ingest;
   if (!rtmp) return undefined;
   let ffmpegPath: string;

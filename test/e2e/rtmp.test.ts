@@ -43,6 +43,18 @@ const ingestRunning = (room: string) => logs.find((l) => l['msg'] === 'RTMP inge
 test('an RTMP encoder (H.264 main, no B-frames, AAC) goes live: forwarded without re-encoding; viewers decode it; HLS and the recording have it; stopping ends the show', { timeout: 120_000 }, async (t) => {
   const room = 'rtmp-show';
   assert.match(server.rtmpUrl ?? '', /^rtmp:\/\/127\.0\.0\.1:\d+\/live$/);
+  // The studio page shows where an encoder publishes this room, and its key.
+  const studio = await openPage(browser, `${server.url}/host/${room}`);
+  await studio.waitForFunction(() => document.getElementById('stream-key')?.textContent?.startsWith('ey'));
+  assert.equal(await studio.locator('#rtmp-url').textContent(), server.rtmpUrl, 'the RTMP server URL');
+  assert.equal(await studio.locator('#whip-url').textContent(), `${server.url}/whip/${room}`, 'the WHIP URL');
+  const shownKey = (await studio.locator('#stream-key').textContent()) ?? '';
+  assert.deepEqual(
+    (({ room: r, role }) => ({ r, role }))(JSON.parse(Buffer.from(shownKey.split('.')[1]!, 'base64url').toString()) as { room: string; role: string }),
+    { r: room, role: 'host' },
+    'the stream key is a host token of the room',
+  );
+  await studio.context().close();
   const viewer = await openPage(browser, `${server.url}/watch/${room}`);
   const push = encoder(`${server.rtmpUrl}/${testToken({ room, role: 'host', sub: 'rtmp-encoder' })}`, false);
   const running = await eventually(async () => ingestRunning(room), (l) => l !== undefined, 20_000);

@@ -29,6 +29,8 @@ export type HttpDeps = {
   cluster(): Promise<{ mode: 'single' | 'redis'; nodeId: string; nodes: NodeInfo[] }>;
   /** The link URL of the room's origin node when that is another node (its HLS and live status are made there). */
   originElsewhere(room: string): Promise<string | undefined>;
+  /** The RTMP listener's port, when RTMP is on (GET /api/ingest tells the studio page). */
+  rtmpPort(): number | undefined;
   /** WHIP (/whip/…: encoders publishing a room's show) and WHEP (/whep/…: standard players watching it). */
   webrtcHttp: Record<'whip' | 'whep', { reply(req: IncomingMessage, path: string): Promise<Reply> }>;
 };
@@ -97,6 +99,7 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
   const ops = await opsRoute(req, path, deps, deps.serveMetrics);
   if (ops) return ops;
   if (path === '/') return page(deps, 'index');
+  if (path === '/api/ingest') return json(200, { whip: true, whep: true, rtmpPort: deps.rtmpPort() ?? null });
   const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
   if (hls) return (await fromOrigin(hls[1]!)) ?? hlsFile(hls[1]!, hls[2]!, deps.media);
   const live = /^\/api\/live\/([^/]+)$/.exec(path);

@@ -34,7 +34,9 @@ const PUBLISH_TIMEOUT_MS = 10_000;
  * through an RtmpIngest. The encoder's clean stop (deleteStream) ends the show; a dropped
  * connection leaves the host the room's grace period to come back with the same key.
  */
-export async function listenRtmp(options: RtmpListenerOptions): Promise<{ url: string; close(): Promise<void> }> {
+export type RtmpListener = { url: string; port: number; close(): Promise<void> };
+
+export async function listenRtmp(options: RtmpListenerOptions): Promise<RtmpListener> {
   const { logger } = options;
   // The protocol layer logs with console.log at debug level: into our log instead.
   nmsLogger.log = (message, level = 'info') => {
@@ -62,6 +64,7 @@ export async function listenRtmp(options: RtmpListenerOptions): Promise<{ url: s
   const url = `rtmp://${address.includes(':') ? `[${address}]` : address}:${port}/${APP}`;
   return {
     url,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
