@@ -7,14 +7,16 @@ import type { BrowserContext, Page } from 'playwright-core';
  * subtracts the time from its own clock: same machine, same clock, so the difference is the
  * glass-to-glass delay (capture → encode → server → decode → display).
  */
-const BITS = 32;
-const BLOCK = 36; // px on the 1280-wide source; 9 px even in a 320-wide picture
-const TOP = 320;
-const HEIGHT = 80;
+export const BITS = 32;
+export const BLOCK = 36; // px on the 1280-wide source; 9 px even in a 320-wide picture
+export const TOP = 320;
+export const HEIGHT = 80;
+/** The blocks start this far from the left edge (the start block first). */
+export const LEFT = 64;
 
 export async function installTimecodeCamera(context: BrowserContext): Promise<void> {
   await context.addInitScript(
-    ({ bits, block, top, height }) => {
+    ({ bits, block, top, height, left }) => {
       navigator.mediaDevices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
         const canvas = Object.assign(document.createElement('canvas'), { width: 1280, height: 720 });
         const g = canvas.getContext('2d')!;
@@ -25,7 +27,7 @@ export async function installTimecodeCamera(context: BrowserContext): Promise<vo
           for (let i = -1; i <= bits; i++) {
             const on = i === -1 ? true : i === bits ? false : Math.floor(now / 2 ** (bits - 1 - i)) % 2 === 1;
             g.fillStyle = on ? '#fff' : '#000';
-            g.fillRect(64 + (i + 1) * block, top, block, height);
+            g.fillRect(left + (i + 1) * block, top, block, height);
           }
         };
         setInterval(paint, 10);
@@ -42,7 +44,7 @@ export async function installTimecodeCamera(context: BrowserContext): Promise<vo
         return new MediaStream(tracks);
       };
     },
-    { bits: BITS, block: BLOCK, top: TOP, height: HEIGHT },
+    { bits: BITS, block: BLOCK, top: TOP, height: HEIGHT, left: LEFT },
   );
 }
 
@@ -52,7 +54,7 @@ export async function installTimecodeCamera(context: BrowserContext): Promise<vo
  */
 export async function readDelays(page: Page, selector: string, ms: number): Promise<number[]> {
   return page.evaluate(
-    async ({ selector, ms, bits, block, top, height }) => {
+    async ({ selector, ms, bits, block, top, height, left }) => {
       const video = document.querySelector(selector) as HTMLVideoElement;
       const canvas = document.createElement('canvas');
       const g = canvas.getContext('2d', { willReadFrequently: true })!;
@@ -69,7 +71,7 @@ export async function readDelays(page: Page, selector: string, ms: number): Prom
             const sx = w / 1280;
             const sy = h / 720;
             const bit = (i: number) => {
-              const x = Math.round((64 + (i + 1) * block + block / 2) * sx);
+              const x = Math.round((left + (i + 1) * block + block / 2) * sx);
               const y = Math.round((top + height / 2) * sy);
               const [r, gg, b] = g.getImageData(x, y, 1, 1).data;
               return (r! + gg! + b!) / 3 > 128;
@@ -88,6 +90,6 @@ export async function readDelays(page: Page, selector: string, ms: number): Prom
       });
       return delays;
     },
-    { selector, ms, bits: BITS, block: BLOCK, top: TOP, height: HEIGHT },
+    { selector, ms, bits: BITS, block: BLOCK, top: TOP, height: HEIGHT, left: LEFT },
   );
 }

@@ -50,5 +50,13 @@ export const LiveStatus = z.object({
       lastError: z.object({ reason: z.string(), message: z.string(), at: z.string() }).optional(),
     })
     .nullable(),
+  /**
+   * How the host's media comes in when it is not the studio page: an encoder over RTMP (its video
+   * forwarded as sent, or transcoded, and why) or WHIP (always forwarded).
+   */
+  ingest: z
+    .object({ protocol: z.enum(['rtmp', 'whip']), video: z.enum(['forward', 'transcode', 'none']), reason: z.string().optional() })
+    .optional(),
 });
 export type LiveStatus = z.infer<typeof LiveStatus>;
+export type IngestStatus = NonNullable<LiveStatus['ingest']>;

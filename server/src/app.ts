@@ -137,6 +137,7 @@ export class OnstageServer {
     const ops = config.ops.port === undefined ? undefined : createServer();
     const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger);
     const endpointDeps = { rooms, tokenSecret: config.auth.secret, logger: logger.child({ component: 'webrtc-http' }), iceServerLinks: config.ingest.iceServerLinks };
+    const httpSessions = { whip: webrtcHttpEndpoint('whip', endpointDeps), whep: webrtcHttpEndpoint('whep', endpointDeps) };
     const httpDeps: HttpDeps = {
       assets,
       metrics,
@@ -152,14 +153,12 @@ export class OnstageServer {
         tokenSecret: config.auth.secret,
         access: config.recorder.access,
         elsewhere: recordingsElsewhere(() => cluster.peers()),
+        ingestOf: (room) => server.#rtmp?.ingestOf(room)?.status() ?? httpSessions.whip.ingestOf(room),
       },
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
       originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
       rtmpPort: () => server.rtmpPort,
-      webrtcHttp: {
-        whip: webrtcHttpEndpoint('whip', endpointDeps),
-        whep: webrtcHttpEndpoint('whep', endpointDeps),
-      },
+      webrtcHttp: httpSessions,
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));

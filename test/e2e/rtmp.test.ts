@@ -66,8 +66,9 @@ test('an RTMP encoder (H.264 main, no B-frames, AAC) goes live: forwarded withou
   const { before: b, after: a } = await eventually(() => mediaKeepsFlowing(viewer, 1000), ({ before: x, after: y }) => y.videoFrames > x.videoFrames + 10 && y.audioBytes > x.audioBytes, 30_000);
   assert.ok(a.videoFrames > b.videoFrames + 10, `the viewer decodes the encoder's video (${b.videoFrames} → ${a.videoFrames} frames)`);
   assert.ok(a.audioBytes > b.audioBytes, `…and receives its audio, AAC made Opus (${b.audioBytes} → ${a.audioBytes} bytes)`);
-  const live = await eventually(async () => (await (await fetch(`${server.url}/api/live/${room}`)).json()) as { hlsUrl: string | null }, (l) => l.hlsUrl !== null, 30_000);
+  const live = await eventually(async () => (await (await fetch(`${server.url}/api/live/${room}`)).json()) as { hlsUrl: string | null; ingest?: { protocol: string; video: string } }, (l) => l.hlsUrl !== null, 30_000);
   assert.ok(live.hlsUrl, 'the HLS output is up');
+  assert.deepEqual(live.ingest, { protocol: 'rtmp', video: 'forward' }, '/api/live says the show comes over RTMP, its video forwarded');
   await new Promise((r) => setTimeout(r, 3000));
 
   // The encoder stops cleanly (FFmpeg ends its stream with deleteStream): the show ends at once.
@@ -96,6 +97,9 @@ test('an RTMP encoder that sends B-frames is transcoded (WebRTC players cannot s
   const running = await eventually(async () => ingestRunning(room), (l) => l !== undefined, 20_000);
   assert.equal(running?.['video'], 'transcode');
   assert.match(String(running?.['reason']), /B-frames/);
+  const { ingest } = (await (await fetch(`${server.url}/api/live/${room}`)).json()) as { ingest?: { video: string; reason?: string } };
+  assert.equal(ingest?.video, 'transcode', '/api/live says the video is transcoded');
+  assert.match(ingest?.reason ?? '', /B-frames/, '…and why');
   const { before: b, after: a } = await eventually(() => mediaKeepsFlowing(viewer, 1000), ({ before: x, after: y }) => y.videoFrames > x.videoFrames + 10, 30_000);
   assert.ok(a.videoFrames > b.videoFrames + 10, `the viewer decodes the transcoded video (${b.videoFrames} → ${a.videoFrames} frames)`);
   push.kill('SIGINT');

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { eventually, mediaKeepsFlowing, openPage, useServerAndBrowser } from '../helpers/browser.ts';
 import { testToken } from '../helpers/socket-client.ts';
+import { publishWithWhipClient, type WhipVideoCodec } from '../helpers/whip-client.ts';
 
 /**
  * Going live from an encoder over WHIP (RFC 9725), with a WHIP client nobody here wrote: the
@@ -12,49 +10,11 @@ import { testToken } from '../helpers/socket-client.ts';
  * and Opus. Viewers watch on the ordinary watch page.
  */
 const env = useServerAndBrowser();
-const WHIP_CLIENT = readFileSync(createRequire(import.meta.url).resolve('whip-whep/whip.js'), 'utf8');
-
-type Published = { resource: string; etag: string | null; codec: string; fmtp: string; offer: string };
 
 /** A page of the server's origin that publishes its fake camera and microphone with the third-party client. */
-async function publisher(url: string, token: string, videoCodec: 'h264-main' | 'av1-only' = 'h264-main', tracks: 'both' | 'video' = 'both'): Promise<{ page: Page; published: Promise<Published> }> {
+async function publisher(url: string, token: string, videoCodec: WhipVideoCodec = 'h264-main', tracks: 'both' | 'video' = 'both') {
   const page = await openPage(env.browser, `${env.server.url}/`);
-  await page.addScriptTag({ type: 'module', content: `${WHIP_CLIENT}\nglobalThis.WHIPClient = WHIPClient;` });
-  await page.waitForFunction(() => 'WHIPClient' in globalThis);
-  const published = page.evaluate(
-    async ({ url, token, videoCodec, tracks }) => {
-      type WhipClient = { publish(pc: RTCPeerConnection, url: string, token: string): Promise<void>; resourceURL: URL; etag: string | null; onOffer: (sdp: string) => string };
-      const g = globalThis as unknown as { WHIPClient: new () => WhipClient; whip: WhipClient; pc: RTCPeerConnection };
-      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360, frameRate: 30 }, audio: tracks === 'both' });
-      const pc = new RTCPeerConnection();
-      for (const track of stream.getTracks()) {
-        const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
-        if (track.kind !== 'video') continue;
-        const codecs = RTCRtpSender.getCapabilities('video')!.codecs;
-        const wanted = videoCodec === 'h264-main'
-          ? codecs.filter((c) => c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine ?? '') && /profile-level-id=4d/.test(c.sdpFmtpLine ?? ''))
-          : codecs.filter((c) => c.mimeType === 'video/AV1');
-        transceiver.setCodecPreferences([...wanted, ...codecs.filter((c) => c.mimeType === 'video/rtx')]);
-      }
-      const whip = new g.WHIPClient();
-      let offer = '';
-      whip.onOffer = (sdp) => (offer = sdp);
-      Object.assign(g, { whip, pc });
-      await whip.publish(pc, url, token);
-      // What the encoder sends, once it sends.
-      let codec = { mimeType: '', sdpFmtpLine: '' };
-      for (let i = 0; i < 100 && !codec.mimeType; i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        const stats = [...(await pc.getStats()).values()] as { type: string; kind?: string; codecId?: string; id: string; mimeType?: string; sdpFmtpLine?: string }[];
-        const out = stats.find((s) => s.type === 'outbound-rtp' && s.kind === 'video' && s.codecId);
-        const found = out && stats.find((s) => s.id === out.codecId);
-        if (found) codec = { mimeType: found.mimeType ?? '', sdpFmtpLine: found.sdpFmtpLine ?? '' };
-      }
-      return { resource: String(whip.resourceURL), etag: whip.etag, codec: codec.mimeType, fmtp: codec.sdpFmtpLine, offer };
-    },
-    { url, token, videoCodec, tracks },
-  );
-  return { page, published };
+  return { page, published: publishWithWhipClient(page, url, token, { videoCodec, audio: tracks === 'both' }) };
 }
 
 const post = (room: string, body: string, headers: Record<string, string>) =>

@@ -46,3 +46,17 @@ test('the cluster benchmark runs: viewers on an edge get the show through the pi
   assert.ok(onEdge.sample.pipeBytesPerSec.b > 50_000, `the pipe to B carries it (${onEdge.sample.pipeBytesPerSec.b} B/s)`);
   assert.ok((onEdge.sample.decodedFps ?? 0) > 5, `the real WebRTC viewer on the edge decodes video (${onEdge.sample.decodedFps} fps)`);
 });
+
+// Keeps the ingest benchmark working: one short round of each way of going live.
+test('the ingest benchmark runs: the time code comes through the studio page, WHIP and RTMP; results written', { timeout: 180_000 }, () => {
+  const out = mkdtempSync(join(tmpdir(), 'onstage-bench-ingest-'));
+  const script = new URL('../../bench/ingest-latency.ts', import.meta.url).pathname;
+  const run = spawnSync(process.execPath, [script, '--rounds', '1', '--measure-ms', '2000', '--out', out], { encoding: 'utf8' });
+  assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+  const result = JSON.parse(readFileSync(join(out, 'ingest-latency.json'), 'utf8')) as { overall: Record<string, { samples: number; p50: number }> };
+  for (const way of ['studio', 'whip', 'rtmp']) {
+    const { samples, p50 } = result.overall[way]!;
+    assert.ok(samples > 10, `${way}: the viewer read the time code from ${samples} frames`);
+    assert.ok(p50 >= 0 && p50 < 5000, `${way}: a plausible delay (p50 ${p50} ms)`);
+  }
+});

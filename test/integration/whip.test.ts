@@ -32,6 +32,9 @@ test("OBS's offer is answered 201 with an ICE-lite answer, Location, ETag and IC
   assert.equal(answer.icelite, 'ice-lite');
   assert.deepEqual(answer.media.map((m) => `${m.type} ${m.direction} ${m.rtp[0]?.codec}`), ['audio recvonly opus', 'video recvonly H264']);
 
+  const { ingest } = (await (await fetch(`${server.url}/api/live/${room}`)).json()) as { ingest?: unknown };
+  assert.deepEqual(ingest, { protocol: 'whip', video: 'forward' }, '/api/live says the show comes over WHIP');
+
   const viewer = await RawClient.connect(server.url, { room, role: 'viewer' });
   const welcome = await viewer.ok<{ live: boolean; producers: { kind: string }[] }>('join', { roomId: room, role: 'viewer' });
   assert.equal(welcome.live, true, 'the room is live');

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import { RecordingId, RoomId, type LiveStatus, type Recording, type RecordingList } from '@onstage/protocol';
+import { RecordingId, RoomId, type IngestStatus, type LiveStatus, type Recording, type RecordingList } from '@onstage/protocol';
 import { MEDIA_FILE } from '@onstage/recorder';
 import { verifyToken } from '../auth/tokens.ts';
 import { AuthError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
@@ -20,6 +20,8 @@ export type MediaRouteDeps = {
   access: 'public' | 'token';
   /** The recordings other nodes of the cluster hold. */
   elsewhere: RecordingsElsewhere;
+  /** How an encoder's media comes into the room now, when an encoder is its host. */
+  ingestOf(room: string): IngestStatus | undefined;
 };
 
 type JsonResult = { status: number; value: unknown };
@@ -43,7 +45,8 @@ export function hlsFile(room: string, file: string, deps: MediaRouteDeps): FileR
 export function liveStatus(req: IncomingMessage, room: string, query: URLSearchParams, deps: MediaRouteDeps): LiveStatus {
   if (!RoomId.safeParse(room).success) throw new InvalidInputError('INVALID_PAYLOAD', 'bad room id');
   assertRoomAccess(req, query, room, deps);
-  return deps.recordings.status(room, deps.isLive(room));
+  const ingest = deps.ingestOf(room);
+  return { ...deps.recordings.status(room, deps.isLive(room)), ...(ingest ? { ingest } : {}) };
 }
 
 /**

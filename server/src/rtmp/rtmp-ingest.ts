@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type AVPacket from 'node-media-server/src/core/avpacket.js';
 import Flv from 'node-media-server/src/protocol/flv.js';
 import { FfmpegProcess } from '@onstage/recorder';
-import type { RtpParameters } from '@onstage/protocol';
+import type { IngestStatus, RtpParameters } from '@onstage/protocol';
 import type { Logger } from '../logger.ts';
 import type { Connection, Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
@@ -58,9 +58,11 @@ export class RtmpIngest {
     host.catch(() => this.#stop());
   }
 
-  /** How the video is forwarded, once decided. */
-  get route(): VideoRoute | undefined {
-    return this.#route;
+  /** How the video comes in, once decided (for GET /api/live). */
+  status(): IngestStatus | undefined {
+    const route = this.#route;
+    if (!route) return undefined;
+    return { protocol: 'rtmp', video: route.mode, ...(route.mode === 'transcode' ? { reason: route.reason } : {}) };
   }
 
   /** One packet from the encoder (copied at once: the protocol layer reuses its buffer). */

@@ -34,7 +34,13 @@ const PUBLISH_TIMEOUT_MS = 10_000;
  * through an RtmpIngest. The encoder's clean stop (deleteStream) ends the show; a dropped
  * connection leaves the host the room's grace period to come back with the same key.
  */
-export type RtmpListener = { url: string; port: number; close(): Promise<void> };
+export type RtmpListener = {
+  url: string;
+  port: number;
+  /** The ingest publishing a room now, if an RTMP encoder is its host. */
+  ingestOf(room: string): RtmpIngest | undefined;
+  close(): Promise<void>;
+};
 
 export async function listenRtmp(options: RtmpListenerOptions): Promise<RtmpListener> {
   const { logger } = options;
@@ -43,6 +49,7 @@ export async function listenRtmp(options: RtmpListenerOptions): Promise<RtmpList
     if (level === 'error' || level === 'warn') logger.debug({ rtmp: message }, 'RTMP protocol');
   };
   const sockets = new Set<Socket>();
+  const publishing = new Map<string, RtmpIngest>();
   const server: Server = createServer((socket) => {
     if (sockets.size >= options.maxConnections) {
       logger.warn({ remote: socket.remoteAddress }, 'RTMP connection refused: too many encoders connected');
@@ -51,7 +58,7 @@ export async function listenRtmp(options: RtmpListenerOptions): Promise<RtmpList
     }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    serveEncoder(socket, options);
+    serveEncoder(socket, options, publishing);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -65,6 +72,7 @@ export async function listenRtmp(options: RtmpListenerOptions): Promise<RtmpList
   return {
     url,
     port,
+    ingestOf: (room) => publishing.get(room),
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
@@ -73,7 +81,7 @@ export async function listenRtmp(options: RtmpListenerOptions): Promise<RtmpList
   };
 }
 
-function serveEncoder(socket: Socket, options: RtmpListenerOptions): void {
+function serveEncoder(socket: Socket, options: RtmpListenerOptions, publishing: Map<string, RtmpIngest>): void {
   const rtmp = new Rtmp();
   let log = options.logger.child({ remote: `${socket.remoteAddress}:${socket.remotePort}` });
   let stream: { app: string; name: string } | undefined;
@@ -110,7 +118,12 @@ function serveEncoder(socket: Socket, options: RtmpListenerOptions): void {
     log = log.child({ room: claims.room, identity: claims.sub });
     const host = joinAsHost(claims, socket, options);
     host.catch((err: unknown) => refuse(err instanceof OnstageError ? err.message : 'the room cannot take the show', { code: (err as OnstageError).code }));
-    ingest = new RtmpIngest(host, options.ffmpegPath, log);
+    const current = new RtmpIngest(host, options.ffmpegPath, log);
+    ingest = current;
+    publishing.set(claims.room, current);
+    socket.once('close', () => {
+      if (publishing.get(claims.room) === current) publishing.delete(claims.room);
+    });
     log.info('RTMP encoder publishing');
   };
   rtmp.onPacketCallback = (packet) => ingest?.push(packet);

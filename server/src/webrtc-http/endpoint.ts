@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { RoomId, type Role, type TokenClaims } from '@onstage/protocol';
+import { RoomId, type IngestStatus, type Role, type TokenClaims } from '@onstage/protocol';
 import { verifyToken } from '../auth/tokens.ts';
 import { AuthError, ForbiddenError, InvalidInputError, NotFoundError, OnstageError, StateError, toErrorBody } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -49,8 +49,11 @@ export function webrtcHttpEndpoint(kind: EndpointKind, deps: EndpointDeps) {
   const { role, plan } = KINDS[kind];
   const pathPattern = new RegExp(`^/${kind}/([^/]+)(?:/([A-Za-z0-9_-]{1,64}))?$`);
   const sessions = new Map<string, HttpSession>();
+  /** The newest session of each room (a WHIP room has one host). */
+  const latest = new Map<string, HttpSession>();
   const forget = (session: HttpSession) => {
     if (sessions.get(session.id) === session) sessions.delete(session.id);
+    if (latest.get(session.roomId) === session) latest.delete(session.roomId);
   };
   const logger = deps.logger.child({ endpoint: kind });
 
@@ -87,8 +90,9 @@ export function webrtcHttpEndpoint(kind: EndpointKind, deps: EndpointDeps) {
     if (room.kind === 'edge') throw new StateError('ROOM_ON_OTHER_NODE', `room ${roomId} is served by node ${room.originNodeId}`, room.originUrl);
     const { session, answer } = await HttpSession.start(room, claims, plan(room, offer, logger), logger, forget);
     // Sessions whose host left while away (the grace period ran out) are dropped here.
-    for (const old of sessions.values()) if (old.over) sessions.delete(old.id);
+    for (const old of sessions.values()) if (old.over) forget(old);
     sessions.set(session.id, session);
+    latest.set(roomId, session);
     return reply(201, answer, SDP, {
       location: `${path}/${session.id}`,
       etag: session.etag,
@@ -110,6 +114,11 @@ export function webrtcHttpEndpoint(kind: EndpointKind, deps: EndpointDeps) {
         const status = err instanceof OnstageError ? err.status : 500;
         return reply(status, JSON.stringify({ error: toErrorBody(err) }), 'application/json; charset=utf-8');
       }
+    },
+    /** A WHIP encoder publishing the room now (its media is always forwarded as sent). */
+    ingestOf(room: string): IngestStatus | undefined {
+      const session = latest.get(room);
+      return kind === 'whip' && session && !session.over ? { protocol: 'whip', video: 'forward' } : undefined;
     },
     /** Sessions open now. */
     get size(): number {
