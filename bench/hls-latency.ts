@@ -14,6 +14,7 @@ import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
 import { liveStatus } from '../test/helpers/hls.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { cpuSeconds, sleep } from './lib/proc.ts';
+import { delaySummary, percentile } from './lib/stats.ts';
 import { installTimecodeCamera, readDelays } from './lib/timecode.ts';
 
 const { values } = parseArgs({
@@ -26,11 +27,7 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const measureMs = Number(values['measure-ms']);
 
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-const summary = (xs: number[]) => ({ samples: xs.length, p50: percentile(xs, 50), p95: percentile(xs, 95) });
+const summary = delaySummary;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const server = await startServer({ HLS: 'true' });

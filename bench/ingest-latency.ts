@@ -19,7 +19,7 @@ import { testToken } from '../test/helpers/socket-client.ts';
 import { publishWithWhipClient } from '../test/helpers/whip-client.ts';
 import { sleep } from './lib/proc.ts';
 import { startTimecodeRtmpEncoder } from './lib/rtmp-timecode-encoder.ts';
-import { median } from './lib/stats.ts';
+import { delaySummary, median } from './lib/stats.ts';
 import { installTimecodeCamera, readDelays } from './lib/timecode.ts';
 
 const { values } = parseArgs({
@@ -34,11 +34,7 @@ const MEASURE_MS = Number(values['measure-ms']);
 const WAYS = ['studio', 'whip', 'rtmp'] as const;
 type Way = (typeof WAYS)[number];
 
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
-const summary = (xs: number[]) => ({ samples: xs.length, p50: percentile(xs, 50), p95: percentile(xs, 95) });
+const summary = delaySummary;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const server = await startServer({ HLS: 'false' });

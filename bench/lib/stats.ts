@@ -17,3 +17,14 @@ export async function within<T>(ms: number, what: string, work: Promise<T>): Pro
     clearTimeout(timer);
   }
 }
+
+/** The value at percentile `p` (0-100) of `xs` (nearest rank); NaN for none. */
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** How many samples, and their p50 and p95. */
+export function delaySummary(xs: number[]): { samples: number; p50: number; p95: number } {
+  return { samples: xs.length, p50: percentile(xs, 50), p95: percentile(xs, 95) };
+}
