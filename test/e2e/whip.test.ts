@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually, mediaKeepsFlowing, openPage, useServerAndBrowser } from '../helpers/browser.ts';
+import { eventually, mediaKeepsFlowing, openPage, useServerAndBrowser, viewerMedia } from '../helpers/browser.ts';
 import { testToken } from '../helpers/socket-client.ts';
 import { publishWithWhipClient, type WhipVideoCodec } from '../helpers/whip-client.ts';
 
@@ -102,4 +102,21 @@ test('WHIP refusals: no token, a viewer token, another room, not SDP, garbage SD
   assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /authorization/);
   assert.match(preflight.headers.get('access-control-expose-headers') ?? '', /location.*etag/);
   await page.context().close();
+});
+
+test('an encoder that offers simulcast (three VP8 layers by rid) is received as one simulcast producer: a low-quality viewer gets a small layer, another the top one', { timeout: 120_000 }, async (t) => {
+  await env.ready;
+  const room = 'whip-simulcast';
+  const { page: encoder, published } = await publisher(`${env.server.url}/whip/${room}`, testToken({ room, role: 'host', sub: 'sim' }), 'vp8-simulcast');
+  assert.equal((await published).codec, 'video/VP8');
+  const full = await openPage(env.browser, `${env.server.url}/watch/${room}`);
+  const low = await openPage(env.browser, `${env.server.url}/watch/${room}`);
+  await eventually(() => viewerMedia(low), (m) => m.videoFrames > 5, 20_000);
+  await low.selectOption('#quality', 'low');
+  const fullWidth = await eventually(async () => (await viewerMedia(full)).width, (w) => w >= 1280, 40_000);
+  const lowWidth = await eventually(async () => (await viewerMedia(low)).width, (w) => w > 0 && w <= 320, 20_000);
+  t.diagnostic(`frame width: uncapped viewer ${fullWidth}px, low-quality viewer ${lowWidth}px`);
+  assert.ok(fullWidth >= 1280, `the uncapped viewer gets the top layer (${fullWidth}px)`);
+  assert.ok(lowWidth > 0 && lowWidth <= 320, `the low-quality viewer gets the lowest layer (${lowWidth}px)`);
+  await Promise.all([encoder.context().close(), full.context().close(), low.context().close()]);
 });
