@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { OnstageServer } from '../../server/src/app.ts';
 import { eventually } from '../helpers/browser.ts';
+import { metricValue } from '../helpers/metrics.ts';
 import { startRedis } from '../helpers/redis.ts';
 import { startServer } from '../helpers/server.ts';
 import { obsOffer } from '../helpers/obs-offer.ts';
@@ -154,4 +155,27 @@ test("a WHIP encoder that reaches a node other than the room's origin is redirec
   assert.equal(res.status, 307);
   assert.equal(res.headers.get('location'), `${a.url}/whip/${room}`);
   host.close();
+});
+
+test("a viewer whose connection to an edge drops is away at the origin and leaves it after the grace period", { timeout: 20_000 }, async () => {
+  const [origin, edge] = [
+    await startServer({ ...env('grace-origin'), REDIS_URL: redis.url, GRACE_MS: '500' }),
+    await startServer({ ...env('grace-edge'), REDIS_URL: redis.url, GRACE_MS: '500' }),
+  ];
+  try {
+    const room = 'edge-grace';
+    const host = await RawClient.connect(origin.url, { room, role: 'host' });
+    await host.ok('join', { roomId: room, role: 'host' });
+    await eventually(() => view(edge), (v) => v.nodes.find((n) => n.nodeId === 'grace-origin')?.rooms.includes(room) ?? false, 5000);
+    const viewer = await RawClient.connect(edge.url, { room, role: 'viewer', sub: 'vanishing' });
+    await viewer.ok('join', { roomId: room, role: 'viewer' });
+    const participants = () => metricValue(origin.url, 'onstage_participants');
+    assert.equal(await eventually(participants, (n) => n === 2, 5000), 2, 'the origin counts the viewer on the edge');
+    viewer.socket.disconnect();
+    assert.equal(await eventually(participants, (n) => n === 1, 5000), 1, 'the viewer left the origin once the grace period was over');
+    host.close();
+  } finally {
+    await edge.close();
+    await origin.close();
+  }
 });

@@ -120,8 +120,8 @@ class EdgeLink {
         this.#rooms.get(roomId)?.room.leave(this.#participant(roomId, participantId));
         return {};
       }
-      case 'disconnect': {
-        const { roomId, participantId, connectionId } = body as LinkRequest<'disconnect'>;
+      case 'connectionLost': {
+        const { roomId, participantId, connectionId } = body as LinkRequest<'connectionLost'>;
         const participant = this.#participant(roomId, participantId);
         if (participant.connection?.id === connectionId) this.#rooms.get(roomId)?.room.disconnect(participant, participant.connection);
         return {};

@@ -148,7 +148,7 @@ export class EdgeRoom extends EventEmitter<EdgeRoomEvents> {
     if (this.#closed || !participant.detach(connection)) return;
     this.#channel.remove(connection);
     this.#link
-      .request('disconnect', { roomId: this.id, participantId: participant.id, connectionId: connection.id })
+      .request('connectionLost', { roomId: this.id, participantId: participant.id, connectionId: connection.id })
       .catch((err: unknown) => this.#logger.warn({ err, peer: participant.id }, 'the origin did not take a disconnect'));
   }
 

@@ -25,7 +25,8 @@ export const linkRequests = {
   /** A room request (stage, chat, moderation) of a participant the edge serves; its body is checked by the protocol schema. */
   request: z.object({ roomId: RoomId, participantId: Id, name: z.string().max(64), body: z.unknown() }),
   leave: z.object({ roomId: RoomId, participantId: Id }),
-  disconnect: z.object({ roomId: RoomId, participantId: Id, connectionId: Id }),
+  /** A participant's connection to the edge dropped (not `disconnect`: socket.io reserves that event name). */
+  connectionLost: z.object({ roomId: RoomId, participantId: Id, connectionId: Id }),
   /** Opens the room's pipe between the two nodes: the edge's end in, the origin's end out. */
   openPipe: z.object({ roomId: RoomId, endpoint: Endpoint }),
   /** Sends one producer down the room's pipe. */
