@@ -16,6 +16,7 @@ import { playHls, waitForHls } from './hls-player.ts';
 import { toTransportOptions } from './transport-options.ts';
 import { OnstageRequestError, SignallingChannel, type TokenSource } from './signalling-channel.ts';
 import { TypedEmitter } from './typed-emitter.ts';
+import { markJoinStep } from './join-timing.ts';
 
 export type OnstageClientOptions = {
   /**
@@ -330,6 +331,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     this.#listen(channel);
     try {
       await channel.connected;
+      markJoinStep('connected');
       await this.#join(channel);
     } catch (err) {
       await this.leave();
@@ -420,6 +422,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     const room = this.#room;
     if (!room) return false;
     const joined = await channel.request('join', { roomId: room.id, role: room.role });
+    markJoinStep('joined');
     await this.#resetMedia();
     this.#participantId = joined.participantId;
     channel.fallbacks = joined.nodes;
@@ -503,6 +506,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     const device = this.#device;
     this.#recvTransport = channel.request('createTransport', { direction: 'recv' }).then((options) => {
       const transport = device.createRecvTransport(toTransportOptions(options));
+      transport.on('connectionstatechange', (state) => state === 'connected' && markJoinStep('transport-connected'));
       this.#wireConnect(channel, transport);
       this.#watchConnection(transport);
       return transport;

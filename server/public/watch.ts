@@ -43,7 +43,11 @@ client.on('live', () => {
 client.on('trackadded', (track) => {
   if (track.kind !== 'video' || debug.firstFrameMs !== undefined) return;
   const video = byId('grid').querySelector('video');
-  video?.requestVideoFrameCallback(() => (debug.firstFrameMs ??= performance.now()));
+  video?.requestVideoFrameCallback(() => {
+    if (debug.firstFrameMs !== undefined) return;
+    debug.firstFrameMs = performance.now();
+    performance.mark('onstage:first-frame');
+  });
 });
 client.on('ended', (reason) => {
   debug.ended = reason;
