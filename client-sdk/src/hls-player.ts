@@ -1,4 +1,3 @@
-import Hls from 'hls.js';
 import { LiveStatus, type RoomId } from '@onstage/protocol';
 
 /**
@@ -22,22 +21,40 @@ export async function waitForHls(origin: string, room: RoomId, signal: AbortSign
 
 /**
  * Plays an HLS URL in a <video>: hls.js where Media Source Extensions exist, the browser's own HLS
- * (Safari, iOS) otherwise. Returns a function that stops it.
+ * (Safari, iOS) otherwise. hls.js is loaded only now (a chunk of its own): viewers on WebRTC never
+ * download it. Returns a function that stops it (also before hls.js has loaded).
  */
 export function playHls(video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
-  if (Hls.isSupported()) {
-    // Two segments behind the live edge: a few seconds of delay, few stalls.
-    const hls = new Hls({ liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
-    hls.on(Hls.Events.ERROR, (_event, data) => {
-      if (!data.fatal) return;
-      if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
-      else onFatal(`${data.type}: ${data.details}`);
-    });
-    hls.loadSource(url);
-    hls.attachMedia(video);
-    void video.play().catch(() => {});
-    return () => hls.destroy();
-  }
+  let stop: (() => void) | undefined;
+  let stopped = false;
+  void import('hls.js').then(
+    ({ default: Hls }) => {
+      if (stopped) return;
+      stop = Hls.isSupported() ? withHlsJs(Hls, video, url, onFatal) : natively(video, url, onFatal);
+    },
+    (err: unknown) => onFatal(`hls.js did not load (${(err as Error).message})`),
+  );
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
+function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
+  // Two segments behind the live edge: a few seconds of delay, few stalls.
+  const hls = new Hls({ liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
+  hls.on(Hls.Events.ERROR, (_event, data) => {
+    if (!data.fatal) return;
+    if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+    else onFatal(`${data.type}: ${data.details}`);
+  });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  void video.play().catch(() => {});
+  return () => hls.destroy();
+}
+
+function natively(video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
   if (video.canPlayType('application/vnd.apple.mpegurl')) {
     video.src = url;
     void video.play().catch(() => {});

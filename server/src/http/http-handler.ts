@@ -98,7 +98,7 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
   const fromOrigin = async (room: string) => (deps.media.servesLocally(room) ? undefined : viaOrigin(req, room, `${path}${url.search}`));
   const ops = await opsRoute(req, path, deps, deps.serveMetrics);
   if (ops) return ops;
-  if (path === '/') return page(deps, 'index');
+  if (path === '/') return page(req, deps, 'index');
   if (path === '/api/ingest') return json(200, { whip: true, whep: true, rtmpPort: deps.rtmpPort() ?? null });
   const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
   if (hls) return (await fromOrigin(hls[1]!)) ?? hlsFile(hls[1]!, hls[2]!, deps.media);
@@ -108,10 +108,10 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
   if (pageMatch) {
     const roomId = RoomId.safeParse(decodePathPart(pageMatch[2] ?? ''));
     if (!roomId.success) throw new InvalidInputError('INVALID_PAYLOAD', roomId.error.issues[0]?.message ?? 'bad room id');
-    return page(deps, pageMatch[1] as 'host' | 'watch');
+    return page(req, deps, pageMatch[1] as 'host' | 'watch');
   }
   const asset = path.startsWith('/assets/') ? deps.assets.get(path) : undefined;
-  if (asset) return { status: 200, body: asset.body, contentType: asset.contentType, cacheControl: 'no-cache' };
+  if (asset) return assetReply(req, asset);
   throw new NotFoundError('NOT_FOUND', `nothing at ${path}`);
 }
 
@@ -155,10 +155,23 @@ export function decodePathPart(part: string): string {
   }
 }
 
-function page(deps: HttpDeps, name: 'index' | 'host' | 'watch'): Reply {
+function page(req: IncomingMessage, deps: HttpDeps, name: 'index' | 'host' | 'watch'): Reply {
   const asset = deps.assets.get(`/pages/${name}.html`);
   if (!asset) throw new Error(`demo page ${name} missing`);
-  return { status: 200, body: asset.body, contentType: asset.contentType, cacheControl: 'no-cache' };
+  return assetReply(req, asset);
+}
+
+/** A demo file, compressed the way the client accepts (brotli, else gzip); hashed chunks cached for good. */
+function assetReply(req: IncomingMessage, asset: Asset): Reply {
+  const accepts = String(req.headers['accept-encoding'] ?? '');
+  const [encoding, body] = asset.br && /\bbr\b/.test(accepts) ? ['br', asset.br] : asset.gzip && /\bgzip\b/.test(accepts) ? ['gzip', asset.gzip] : [undefined, asset.body];
+  return {
+    status: 200,
+    body,
+    contentType: asset.contentType,
+    cacheControl: asset.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    headers: { vary: 'accept-encoding', ...(encoding ? { 'content-encoding': encoding } : {}) },
+  };
 }
 
 function send(res: ServerResponse, reply: Reply): void {
