@@ -66,7 +66,7 @@ export function webrtcHttpEndpoint(kind: EndpointKind, deps: EndpointDeps) {
     const claims = roomClaims(req, room.data, role, deps.tokenSecret);
     if (sessionId === undefined) {
       if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST an SDP offer to the endpoint');
-      return publish(req, room.data, claims, path);
+      return startSession(req, room.data, claims, path);
     }
     const session = sessions.get(sessionId);
     if (!session || session.roomId !== room.data || session.over) throw new NotFoundError('NOT_FOUND', `no such ${kind.toUpperCase()} session (it ended, or never was)`);
@@ -82,7 +82,7 @@ export function webrtcHttpEndpoint(kind: EndpointKind, deps: EndpointDeps) {
     return result.restarted ? reply(200, result.fragment, SDP_FRAGMENT, { etag: session.etag }) : reply(204, '', '');
   }
 
-  async function publish(req: IncomingMessage, roomId: string, claims: TokenClaims, path: string): Promise<EndpointReply> {
+  async function startSession(req: IncomingMessage, roomId: string, claims: TokenClaims, path: string): Promise<EndpointReply> {
     assertContentType(req, SDP);
     const offer = (await readBody(req, MAX_SDP_BYTES)).toString('utf8');
     const room = await deps.rooms.open(roomId);
