@@ -80,10 +80,11 @@ try {
       void video.play();
       const t1 = await new Promise<number>((resolve) => video.requestVideoFrameCallback(() => resolve(performance.now())));
       video.remove();
-      return t1 - t0;
+      const since = (name: string) => Math.round((performance.getEntriesByName(`onstage:${name}`).at(-1)?.startTime ?? NaN) - t0);
+      return { total: t1 - t0, connected: since('connected'), joined: since('joined'), transport: since('transport-connected') };
     }, ROOM);
-    sdkJoins.push(ms);
-    log(`  join ${String(i + 1).padStart(2)}: watch() → first frame ${Math.round(ms)} ms`);
+    sdkJoins.push(ms.total);
+    log(`  join ${String(i + 1).padStart(2)}: watch() → first frame ${Math.round(ms.total)} ms (connected ${ms.connected}, joined ${ms.joined}, transport ${ms.transport})`);
   }
   await host.locator('#stop').click();
 } finally {
