@@ -1,11 +1,5 @@
-export {
-  OnstageClient,
-  type OnstageClientOptions,
-  type OnstageEvents,
-  type TrackStats,
-  type WatchMode,
-  type WatchOptions,
-} from './onstage-client.ts';
+export { OnstageClient } from './onstage-client.ts';
+export type { OnstageClientOptions, OnstageEvents, TrackStats, WatchMode, WatchOptions } from './client-events.ts';
 export { OnstageRequestError, type TokenSource } from './signalling-channel.ts';
 export { fetchDevToken } from './dev-token.ts';
 export type {

@@ -6,6 +6,7 @@ import type {
   RequestBody,
   RequestName,
   ResponseData,
+  RtpCapabilities,
   ServerEvent,
   ServerEventName,
 } from '@onstage/protocol';
@@ -56,6 +57,8 @@ export class SignallingChannel {
   readonly #timeoutMs: number;
   readonly #token: TokenSource;
   readonly connected: Promise<void>;
+  /** The node's router capabilities, which it sends as the connection opens (`hello`). */
+  readonly routerRtpCapabilities: Promise<RtpCapabilities>;
   /** Other nodes to try, in order, when this one stops answering. */
   fallbacks: readonly string[] = [];
   #closed = false;
@@ -72,6 +75,7 @@ export class SignallingChannel {
     this.#url = url;
     this.#socket = this.#open(url);
     this.on('tokenExpiring', () => void this.#renew());
+    this.routerRtpCapabilities = new Promise((resolve) => this.on('hello', ({ routerRtpCapabilities }) => resolve(routerRtpCapabilities)));
     const first = this.#socket;
     this.connected = new Promise((resolve, reject) => {
       first.once('connect', () => resolve());

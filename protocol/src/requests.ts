@@ -34,6 +34,15 @@ export type Quality = z.infer<typeof Quality>;
 
 const Empty = z.strictObject({});
 
+/** A consumer the server made for this client: what its receive transport needs to add the track. */
+export const ConsumerInfo = z.object({
+  consumerId: z.string(),
+  producerId: z.string(),
+  kind: MediaKind,
+  rtpParameters: RtpParameters,
+});
+export type ConsumerInfo = z.infer<typeof ConsumerInfo>;
+
 /**
  * Every client → server request: its body and the data of a successful acknowledgement.
  * The event name is the key. Each request gets exactly one ack: `{ ok: true, data }` or `{ ok: false, error }`.
@@ -41,7 +50,17 @@ const Empty = z.strictObject({});
 export const requests = {
   join: {
     /** Room and role must match the access token the connection was opened with. */
-    request: z.strictObject({ roomId: RoomId, role: Role }),
+    request: z.strictObject({
+      roomId: RoomId,
+      role: Role,
+      /**
+       * Receive over WebRTC from the start: the server makes this client's receive transport and a
+       * running consumer of every producer in the room, and answers with them (`receive`), so media
+       * starts without more requests than connecting the transport. `rtpCapabilities` come from a
+       * device loaded with the capabilities of the `hello` event.
+       */
+      receive: z.strictObject({ rtpCapabilities: RtpCapabilities, quality: Quality.optional() }).optional(),
+    }),
     response: z.object({
       participantId: z.string(),
       role: Role,
@@ -58,6 +77,12 @@ export const requests = {
       viewers: z.number(),
       /** Other nodes of the cluster (their URLs) to go on on if this one stops answering; empty on a single node. */
       nodes: z.array(z.string()),
+      /**
+       * (when `receive` was asked) The receive transport and a consumer per producer it could receive,
+       * already running (no `resumeConsumer`). Missing when the media layer failed: then create the
+       * transport and consume as usual. Producers without a consumer here are consumed as usual too.
+       */
+      receive: z.object({ transport: TransportOptions, consumers: z.array(ConsumerInfo) }).optional(),
     }),
   },
   createTransport: {
@@ -84,12 +109,7 @@ export const requests = {
   },
   consume: {
     request: z.strictObject({ transportId: Id, producerId: Id, rtpCapabilities: RtpCapabilities }),
-    response: z.object({
-      consumerId: z.string(),
-      producerId: z.string(),
-      kind: MediaKind,
-      rtpParameters: RtpParameters,
-    }),
+    response: ConsumerInfo,
   },
   resumeConsumer: {
     request: z.strictObject({ consumerId: Id }),

@@ -11,6 +11,7 @@ import { guardConnections } from './http/connection-guard.ts';
 import { socketChannels } from './signalling/socket-channels.ts';
 import { createHttpHandler, createOpsHandler, type HttpDeps } from './http/http-handler.ts';
 import { WorkerPool } from './media/worker-pool.ts';
+import { nodeRtpCapabilities } from './media/room-router.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
 import { SignallingSession } from './signalling/session.ts';
@@ -163,7 +164,16 @@ export class OnstageServer {
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));
     const signallingLogger = logger.child({ component: 'signalling' });
-    io.on('connection', (socket) => new SignallingSession(socket, { rooms, metrics, logger: signallingLogger, tokenSecret: config.auth.secret, peers: () => cluster.peers(), maxParticipants: config.cluster.maxParticipants }));
+    const sessionDeps = {
+      rooms,
+      metrics,
+      logger: signallingLogger,
+      tokenSecret: config.auth.secret,
+      peers: () => cluster.peers(),
+      maxParticipants: config.cluster.maxParticipants,
+      routerRtpCapabilities: await nodeRtpCapabilities(pool),
+    };
+    io.on('connection', (socket) => new SignallingSession(socket, sessionDeps));
 
     try {
       await listen(http, config.http.port, config.http.host);

@@ -6,6 +6,14 @@ import { eventually, goLive, mediaKeepsFlowing, openPage, RESULTS_DIR, useServer
 
 const env = useServerAndBrowser();
 
+/** Successful signalling requests of one kind so far, all clients together (from /metrics). */
+async function requestsOk(name: string): Promise<number> {
+  const text = await (await fetch(`${env.server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('onstage_signalling_requests_total{') && l.includes(`request="${name}"`) && l.includes('result="ok"'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+const MEDIA_REQUESTS = ['createTransport', 'consume', 'resumeConsumer', 'connectTransport'] as const;
+
 type WatchState = { firstFrameMs: number | undefined; ended: string | undefined };
 const watchState = (page: Page) =>
   page.evaluate(() => {
@@ -30,11 +38,16 @@ test('a host goes live in Chromium; two viewers see and hear it; both learn when
   const host = await openPage(env.browser, `${env.server.url}/host/${room}`);
   await goLive(host);
 
+  await assertReceiving(early, 'viewer who joined before the host');
+  const before = await Promise.all(MEDIA_REQUESTS.map(requestsOk));
+
   const lateLoadStart = Date.now();
   const late = await openPage(env.browser, `${env.server.url}/watch/${room}`);
-
-  await assertReceiving(early, 'viewer who joined before the host');
   await assertReceiving(late, 'viewer who joined after the host');
+
+  // The late viewer's join brought its receive transport and running consumers: it only connected the transport.
+  const made = (await Promise.all(MEDIA_REQUESTS.map(requestsOk))).map((n, i) => n - before[i]!);
+  assert.deepEqual(Object.fromEntries(MEDIA_REQUESTS.map((r, i) => [r, made[i]])), { createTransport: 0, consume: 0, resumeConsumer: 0, connectTransport: 1 });
 
   const { firstFrameMs } = await watchState(late);
   assert.ok(firstFrameMs !== undefined && firstFrameMs > 0, 'late viewer recorded its first decoded frame');

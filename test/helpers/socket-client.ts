@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, ErrorCode, RequestName, Role } from '@onstage/protocol';
+import type { Ack, ErrorCode, RequestName, Role, ServerEvent } from '@onstage/protocol';
 import { signToken } from '../../server/src/auth/tokens.ts';
 import { TEST_SECRET } from './server.ts';
 
@@ -24,15 +24,19 @@ export function testToken(spec: TokenSpec): string {
 /** A raw signalling client for tests: sends anything, returns the server's ack as is. */
 export class RawClient {
   readonly socket: Socket;
+  /** The `hello` the server sends as the connection opens. */
+  readonly hello: Promise<ServerEvent<'hello'>>;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, hello: Promise<ServerEvent<'hello'>>) {
     this.socket = socket;
+    this.hello = hello;
   }
 
   /** Connects with a token for `spec` (or this exact token string); rejects with the server's refusal. */
   static async connect(url: string, spec: TokenSpec | string): Promise<RawClient> {
     const token = typeof spec === 'string' ? spec : testToken(spec);
     const socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, auth: { token } });
+    const hello = new Promise<ServerEvent<'hello'>>((resolve) => socket.once('hello', resolve));
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('connect_error', (err: Error & { data?: { code: string } }) => {
@@ -40,7 +44,7 @@ export class RawClient {
         reject(Object.assign(new Error(err.message), { code: err.data?.code }));
       });
     });
-    return new RawClient(socket);
+    return new RawClient(socket, hello);
   }
 
   /** Resolves with the next `event` body this client receives. */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
@@ -33,8 +34,12 @@ export async function loadDemoAssets(): Promise<Map<string, Asset>> {
     write: false,
     outdir: '/assets',
     chunkNames: 'chunk-[hash]',
+    metafile: true,
+    // The SDK's own source (its package exports a built copy to apps that install it).
+    conditions: ['onstage-source'],
     logLevel: 'silent',
   });
+  const preloads = staticImports(result.metafile);
   const assets = new Map<string, Asset>();
   for (const file of result.outputFiles) {
     const map = file.path.endsWith('.map');
@@ -43,16 +48,30 @@ export async function loadDemoAssets(): Promise<Map<string, Asset>> {
     // Source maps are for devtools only: not worth compressing at every start.
     assets.set(file.path, { ...(map ? { body } : compressed(body)), contentType: map ? 'application/json' : 'text/javascript; charset=utf-8', immutable });
   }
-  const files: [string, string, string][] = [
-    ['/assets/style.css', 'style.css', 'text/css; charset=utf-8'],
-    ['/pages/host.html', 'host.html', 'text/html; charset=utf-8'],
-    ['/pages/watch.html', 'watch.html', 'text/html; charset=utf-8'],
-    ['/pages/index.html', 'index.html', 'text/html; charset=utf-8'],
-  ];
-  for (const [key, file, contentType] of files) {
-    assets.set(key, { ...compressed(await readFile(`${PUBLIC_DIR}${file}`)), contentType, immutable: false });
+  assets.set('/assets/style.css', { ...compressed(await readFile(`${PUBLIC_DIR}style.css`)), contentType: 'text/css; charset=utf-8', immutable: false });
+  for (const page of ['host', 'watch', 'index']) {
+    const html = withPreloads(await readFile(`${PUBLIC_DIR}${page}.html`, 'utf8'), preloads.get(`/assets/${page}.js`) ?? []);
+    assets.set(`/pages/${page}.html`, { ...compressed(Buffer.from(html)), contentType: 'text/html; charset=utf-8', immutable: false });
   }
   return assets;
+}
+
+/** The chunks each entry script imports statically (not the lazy ones, such as hls.js), by output path. */
+function staticImports(metafile: esbuild.Metafile): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [path, output] of Object.entries(metafile.outputs)) {
+    out.set(resolve(path), output.imports.filter((i) => i.kind === 'import-statement').map((i) => resolve(i.path)));
+  }
+  return out;
+}
+
+/**
+ * Names a page's chunks in its head, so the browser fetches them with the entry script instead of
+ * after it (one round trip less before the page's code runs).
+ */
+function withPreloads(html: string, chunks: string[]): string {
+  const links = chunks.map((c) => `<link rel="modulepreload" href="${c}">`).join('\n  ');
+  return links ? html.replace('</head>', `  ${links}\n</head>`) : html;
 }
 
 function compressed(body: Buffer): Pick<Asset, 'body' | 'gzip' | 'br'> {

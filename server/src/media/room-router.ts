@@ -27,6 +27,16 @@ export type RoomRouterOptions = {
 /** One router of the room, on one worker, and the peers placed on it (`viewers`: those who only receive). */
 type Slot = { router: types.Router; worker: MediaWorker; peers: Set<PeerMedia>; viewers: number };
 
+/** What every room router of this node receives and sends: all are made with the same codecs. */
+export async function nodeRtpCapabilities(pool: WorkerPool): Promise<RtpCapabilities> {
+  const router = await pool.pick().worker.createRouter({ mediaCodecs: ROUTER_MEDIA_CODECS });
+  try {
+    return router.rtpCapabilities as RtpCapabilities;
+  } finally {
+    router.close();
+  }
+}
+
 /**
  * The media side of one room. The primary router (created with the room) carries the host and the
  * first viewers; once it holds `viewersPerRouter` viewers, the room opens a router on every other

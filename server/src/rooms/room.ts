@@ -70,7 +70,7 @@ export type JoinInit = {
 };
 
 /** What a participant learns on joining: the room as it is now (the node serving them adds where else to go, `nodes`). */
-export type Welcome = Omit<ResponseData<'join'>, 'nodes'>;
+export type Welcome = Omit<ResponseData<'join'>, 'nodes' | 'receive'>;
 
 /**
  * A live show: the host, co-hosts on stage, viewers, chat, and the rules of who may do what.

@@ -4,6 +4,7 @@ import type { Participant } from '../rooms/participant.ts';
 import type { Room } from '../rooms/room.ts';
 import type { ServedRoom } from '../rooms/room-registry.ts';
 import type { SignallingSession } from './session.ts';
+import { receiveAtJoin } from './receive-at-join.ts';
 
 /**
  * Requests about the room's shared state (stage, chat, moderation). They run where the room's
@@ -81,8 +82,10 @@ async function media(session: SignallingSession, fn: (room: ServedRoom, me: Part
  * connected to); with `roomRequestHandlers`, the types make a missing handler a compile error.
  */
 export const requestHandlers: { [N in Exclude<RequestName, RoomRequestName>]: Handler<N> } = {
-  async join(session, { roomId, role }) {
-    return (await session.join(roomId, role)).welcome;
+  async join(session, { roomId, role, receive }) {
+    const { room, participant, welcome } = await session.join(roomId, role);
+    if (!receive) return welcome;
+    return { ...welcome, receive: await receiveAtJoin(room, participant, welcome.producers, receive, session.logger) };
   },
 
   async createTransport(session, { direction }) {

@@ -8,6 +8,7 @@ import {
   type RequestName,
   type ResponseData,
   type Role,
+  type RtpCapabilities,
 } from '@onstage/protocol';
 import { ForbiddenError, InvalidInputError, NodeFullError, OnstageError, StateError, toErrorBody } from '../errors.ts';
 import type { NodeInfo } from '../cluster/cluster.ts';
@@ -41,6 +42,8 @@ export type SessionDeps = {
   peers: () => readonly NodeInfo[];
   /** Participants this node takes before it sends newcomers to the least-loaded other node. */
   maxParticipants: number | undefined;
+  /** What every room router on this node receives and sends; told to each client as it connects (`hello`). */
+  routerRtpCapabilities: RtpCapabilities;
 };
 
 /**
@@ -92,6 +95,8 @@ export class SignallingSession {
       close: () => socket.disconnect(true),
     };
     socket.onAny((event: unknown, ...args: unknown[]) => this.#onRequest(event, args));
+    // Sent with the connection's opening, so the client loads its device while it joins.
+    socket.emit('hello', { routerRtpCapabilities: deps.routerRtpCapabilities });
     socket.on('disconnect', (reason) => {
       this.#logger.debug({ reason }, 'disconnected');
       this.#expiry.stop();
@@ -102,6 +107,11 @@ export class SignallingSession {
         membership?.room.disconnect(membership.participant, this.#connection);
       });
     });
+  }
+
+  /** This connection's logger (with room and participant once joined). */
+  get logger(): Logger {
+    return this.#logger;
   }
 
   /** The room this client is in, while this connection still speaks for the participant. */
