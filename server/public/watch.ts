@@ -177,7 +177,6 @@ async function replay(id: string): Promise<void> {
 }
 
 client.on('ended', () => void loadPastShows().catch(() => {}));
-void loadPastShows().catch(() => {});
 
 try {
   if (replayId) {
@@ -196,3 +195,5 @@ try {
   setOverlay(replayId ? 'Cannot play this recording' : 'Cannot watch this show');
   setStatus(errorText(err), true);
 }
+// After the show has started: its token fetch and connection come first.
+void loadPastShows().catch(() => {});
