@@ -31,6 +31,12 @@ say "npm dependencies"
 # With MEDIASOUP_WORKER_BIN set, mediasoup's postinstall skips its (online) worker download.
 MEDIASOUP_WORKER_BIN="$worker_bin" npm ci --no-audit --no-fund --loglevel=error
 
+# The SDK as an app installs it, and the example app that uses it (its test installs a fresh pack
+# offline, from the npm cache this fills).
+say "client SDK package and the example app"
+npm pack -w client-sdk --pack-destination client-sdk --loglevel=error >/dev/null
+(cd examples/watch-app && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
+
 # Put the worker where mediasoup looks by default, so `npm start` needs no variable.
 install -D -m 0755 "$worker_bin" node_modules/mediasoup/worker/out/Release/mediasoup-worker
 say "done: node $(node_modules/.bin/node --version), worker $worker_bin"
