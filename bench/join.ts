@@ -26,19 +26,33 @@ const ROOM = 'first-second';
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 /** Milliseconds from navigation start to each step of one viewer's join. */
-type Steps = { html: number; script: number; domReady: number; connected: number; joined: number; transportConnected: number; firstFrame: number };
+type Steps = {
+  html: number;
+  scripts: number;
+  pageScript: number;
+  domReady: number;
+  token: number;
+  connected: number;
+  deviceLoaded: number;
+  joined: number;
+  transportConnected: number;
+  firstFrame: number;
+};
 
 async function stepsOf(page: Page): Promise<Steps> {
   await page.waitForFunction(() => (globalThis as unknown as { onstage?: { firstFrameMs?: number } }).onstage?.firstFrameMs !== undefined, null, { timeout: 20_000 });
   return page.evaluate(() => {
     const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-    const script = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((r) => r.name.endsWith('/assets/watch.js'));
+    const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.name.endsWith('.js'));
     const mark = (name: string) => performance.getEntriesByName(`onstage:${name}`)[0]?.startTime ?? NaN;
     return {
       html: nav.responseEnd,
-      script: script?.responseEnd ?? NaN,
+      scripts: Math.max(...scripts.map((s) => s.responseEnd)),
+      pageScript: mark('page-script'),
       domReady: nav.domContentLoadedEventEnd,
+      token: mark('token'),
       connected: mark('connected'),
+      deviceLoaded: mark('device-loaded'),
       joined: mark('joined'),
       transportConnected: mark('transport-connected'),
       firstFrame: mark('first-frame'),
@@ -61,7 +75,8 @@ try {
     await page.goto(`${server.url}/watch/${ROOM}`);
     const steps = await stepsOf(page);
     pageLoads.push(steps);
-    log(`  viewer ${String(i + 1).padStart(2)}: first frame ${Math.round(steps.firstFrame)} ms (html ${Math.round(steps.html)}, script ${Math.round(steps.script)}, connected ${Math.round(steps.connected)}, joined ${Math.round(steps.joined)}, transport ${Math.round(steps.transportConnected)})`);
+    const parts = Object.entries(steps).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ');
+    log(`  viewer ${String(i + 1).padStart(2)}: ${parts}`);
     await context.close();
   }
   log(`the app case: one open page, the SDK leaves and watches again ${VIEWERS} times`);
@@ -100,9 +115,12 @@ const report = {
   settings: { viewers: VIEWERS, hls: true, freshContextPerViewer: true },
   pageLoad: {
     html: step('html'),
-    script: step('script'),
+    scripts: step('scripts'),
+    pageScript: step('pageScript'),
     domReady: step('domReady'),
+    token: step('token'),
     connected: step('connected'),
+    deviceLoaded: step('deviceLoaded'),
     joined: step('joined'),
     transportConnected: step('transportConnected'),
     firstFrame: step('firstFrame'),

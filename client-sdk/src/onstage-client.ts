@@ -337,7 +337,9 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   async #readyToReceive(channel: SignallingChannel): Promise<RtpCapabilities | undefined> {
     if (this.#watchMode.mode !== 'webrtc') return undefined;
     try {
-      return await this.#media.load(await channel.routerRtpCapabilities);
+      const capabilities = await this.#media.load(await channel.routerRtpCapabilities);
+      markJoinStep('device-loaded');
+      return capabilities;
     } catch (err) {
       if (!this.#watchMode.fallsBack) throw err;
       this.#watchMode.fallBack(`WebRTC is not available here: ${asError(err).message}`);

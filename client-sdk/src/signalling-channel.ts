@@ -1,4 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
+import { markJoinStep } from './join-timing.ts';
 import type {
   Ack,
   ErrorBody,
@@ -66,6 +67,8 @@ export class SignallingChannel {
   #refusedInARow = 0;
   #unreachableInARow = 0;
   #lastToken: string | undefined;
+  /** The first connection's token, asked for as the channel is made: in parallel with opening the WebSocket. */
+  #firstToken: Promise<string> | undefined;
   readonly #handlers = new Map<string, Set<Handler>>();
   readonly #listeners: ((change: ConnectionChange, reason?: string) => void)[] = [];
 
@@ -73,6 +76,8 @@ export class SignallingChannel {
     this.#timeoutMs = timeoutMs;
     this.#token = token;
     this.#url = url;
+    this.#firstToken = this.#freshToken();
+    this.#firstToken.catch(() => undefined); // used (and its failure handled) when the socket authenticates
     this.#socket = this.#open(url);
     this.on('tokenExpiring', () => void this.#renew());
     this.routerRtpCapabilities = new Promise((resolve) => this.on('hello', ({ routerRtpCapabilities }) => resolve(routerRtpCapabilities)));
@@ -147,8 +152,13 @@ export class SignallingChannel {
       // A connection of its own, never one cached for an earlier channel to the same node.
       forceNew: true,
       auth: (cb) => {
-        this.#freshToken().then(
-          (t) => cb({ token: t }),
+        const token = this.#firstToken ?? this.#freshToken();
+        this.#firstToken = undefined;
+        token.then(
+          (t) => {
+            markJoinStep('token');
+            cb({ token: t });
+          },
           () => cb({ token: '' }),
         );
       },

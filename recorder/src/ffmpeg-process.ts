@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 export type FfmpegExit = { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] };
 
@@ -22,9 +23,20 @@ export class FfmpegProcess {
   readonly exited: Promise<FfmpegExit>;
   #stopping = false;
 
-  constructor(binary: string, args: string[], options: { cwd: string; stdin: string | { stream: true }; onStderr?: (line: string) => void }) {
+  constructor(
+    binary: string,
+    args: string[],
+    options: { cwd: string; stdin: string | { stream: true }; onStderr?: (line: string) => void; /** Scheduling niceness (0: as the server). */ nice?: number },
+  ) {
     const [command, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
     this.#proc = spawn(command, argv, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+    if (options.nice && this.#proc.pid !== undefined) {
+      try {
+        setPriority(this.#proc.pid, options.nice);
+      } catch {
+        // Not allowed here (a container without the right): it runs at the server's priority.
+      }
+    }
     this.exited = new Promise((resolve) => {
       this.#proc.once('error', (err) => {
         this.#tail.push(err.message);

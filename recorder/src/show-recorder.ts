@@ -11,6 +11,9 @@ import { freePortPair, udpPortBound } from './ports.ts';
 import type { RecordingStore } from './recording-store.ts';
 import { buildSdp, type RtpCodec, type RtpInput } from './sdp.ts';
 
+/** FFmpeg's niceness: above the server's (0), so it gets the CPU after live work. */
+const HLS_NICENESS = 5;
+
 export const LIVE_DIR = 'live';
 
 /** Structurally a pino logger; the recorder does not depend on one. */
@@ -243,6 +246,9 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     const proc = new FfmpegProcess(this.#o.binaries.ffmpeg, args, {
       cwd: this.#o.dataDir,
       stdin: buildSdp(inputs),
+      // Encoding for HLS yields the CPU to what is live (media forwarding, signalling, ingest): under
+      // load HLS falls a little behind rather than WebRTC viewers waiting.
+      nice: HLS_NICENESS,
       // Timestamp chatter at debug; the last lines are in the failure report if FFmpeg dies.
       onStderr: (line) => {
         this.#o.logger.debug({ ffmpeg: line, run: number }, 'ffmpeg says');

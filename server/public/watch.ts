@@ -3,6 +3,7 @@ import { mountChat } from './chat-panel.ts';
 import { byId, devTokenFor, el, errorText, renderList, roomFromPath, setBadge, setOverlay, setStatus, showWatching, ENDED_TEXT } from './page-helpers.ts';
 import { StageGrid } from './stage-grid.ts';
 
+performance.mark('onstage:page-script');
 const room = roomFromPath();
 const params = new URLSearchParams(location.search);
 // ?mode=hls forces HLS, ?mode=webrtc forces WebRTC; by default WebRTC with HLS as the fallback.
