@@ -1,5 +1,6 @@
 /**
- * Builds the installable package (`npm pack -w client-sdk` runs this first): dist/index.js, ESM,
+ * Builds the installable package (`npm pack -w client-sdk` runs this first): dist/index.js (and
+ * dist/dev-token.js, the development-token helper alone, for pages that want it before the SDK), ESM,
  * with the protocol's code bundled in and the npm dependencies left as imports (the app's bundler
  * resolves them; hls.js stays a lazily loaded chunk), and type declarations in dist/types, the
  * protocol's among them, so an app needs nothing of this repository but the tarball.
@@ -15,7 +16,7 @@ const pkg = JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')) as { de
 
 rmSync(dist, { recursive: true, force: true });
 await esbuild.build({
-  entryPoints: [join(here, 'src/index.ts')],
+  entryPoints: [join(here, 'src/index.ts'), join(here, 'src/dev-token.ts')],
   bundle: true,
   splitting: true,
   format: 'esm',

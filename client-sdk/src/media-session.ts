@@ -1,5 +1,5 @@
 import { Device, type types } from 'mediasoup-client';
-import type { ConsumerInfo, RequestBody, RtpCapabilities, TransportOptions } from '@onstage/protocol';
+import type { ConsumerInfo, MediaCapabilities, RequestBody, RtpCapabilities, TransportOptions } from '@onstage/protocol';
 import type { SignallingChannel } from './signalling-channel.ts';
 import { toTransportOptions } from './transport-options.ts';
 import { markJoinStep } from './join-timing.ts';
@@ -117,6 +117,13 @@ export class MediaSession {
     if (!this.#device) throw new Error('the WebRTC device is not loaded');
     return this.#device;
   }
+}
+
+/** A node's router capabilities over HTTP (GET /api/rtp-capabilities), which needs no token. */
+export async function fetchMediaCapabilities(url: string): Promise<RtpCapabilities> {
+  const res = await fetch(new URL('/api/rtp-capabilities', url));
+  if (!res.ok) throw new Error(`GET /api/rtp-capabilities: HTTP ${res.status}`);
+  return ((await res.json()) as MediaCapabilities).routerRtpCapabilities;
 }
 
 function wireConnect(channel: SignallingChannel, transport: types.Transport): void {

@@ -15,7 +15,7 @@ import type {
 import type { OnstageClientOptions, OnstageEvents, TrackStats, WatchMode, WatchOptions } from './client-events.ts';
 import { markJoinStep } from './join-timing.ts';
 import { LocalParticipant } from './local-participant.ts';
-import { MediaSession } from './media-session.ts';
+import { fetchMediaCapabilities, MediaSession } from './media-session.ts';
 import { ParticipantRoster } from './participant-roster.ts';
 import { RemoteParticipants } from './remote-participants.ts';
 import { OnstageRequestError, SignallingChannel, type TokenSource } from './signalling-channel.ts';
@@ -211,6 +211,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     this.#channel = channel;
     this.#room = { id: roomId, role };
     this.#listen(channel);
+    this.#preloadDevice(channel);
     try {
       await channel.connected;
       markJoinStep('connected');
@@ -331,6 +332,21 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     await receiving;
     await this.#produceOutgoing();
     return joined.resumed;
+  }
+
+  /**
+   * Over WebRTC: starts loading the device while the connection opens, with the node's capabilities
+   * from its HTTP API or the `hello`, whichever comes first (the join waits for it in #readyToReceive).
+   */
+  #preloadDevice(channel: SignallingChannel): void {
+    if (this.#watchMode.mode !== 'webrtc' || this.#media.loaded) return;
+    const fromHttp = fetchMediaCapabilities(this.#url);
+    const first = new Promise<RtpCapabilities>((resolve, reject) => {
+      fromHttp.then(resolve, () => undefined);
+      channel.routerRtpCapabilities.then(resolve, reject);
+    });
+    // A failure here is met again, and reported, by the join.
+    first.then((capabilities) => this.#media.load(capabilities)).catch(() => undefined);
   }
 
   /** Over WebRTC: the device loaded with the node's capabilities, and what it can receive; undefined in HLS. */

@@ -2,18 +2,15 @@ import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
 import { ProducerInfo } from './requests.ts';
 import { ChatMessage, ParticipantInfo, StageState } from './room-state.ts';
-import { RtpCapabilities } from './media.ts';
+import { MediaCapabilities } from './media.ts';
 
 export const ShowEndReason = z.enum(['host_left', 'host_timeout', 'media_failure', 'server_shutdown']);
 export type ShowEndReason = z.infer<typeof ShowEndReason>;
 
 /** Every server → client event and its body. */
 export const serverEvents = {
-  /**
-   * Sent once, as the connection opens: the media capabilities of every room's router on this node,
-   * so a client can load its WebRTC device while it joins (and ask to `receive` in the join).
-   */
-  hello: z.object({ routerRtpCapabilities: RtpCapabilities }),
+  /** Sent once, as the connection opens: what a client's device needs before it asks to `receive` in the join. */
+  hello: MediaCapabilities,
   /** The host joined: the show is live (media follows as producerAdded). */
   showStarted: z.object({ hostId: z.string() }),
   /** The host left or the room failed: every consumer of the show is closed. */

@@ -104,3 +104,10 @@ export const TransportOptions = z.object({
   dtlsParameters: DtlsParameters,
 });
 export type TransportOptions = z.infer<typeof TransportOptions>;
+
+/**
+ * The media capabilities of every room's router on a node: in the `hello` event as a connection
+ * opens, and at GET /api/rtp-capabilities (so a client can load its device while it connects).
+ */
+export const MediaCapabilities = z.object({ routerRtpCapabilities: RtpCapabilities });
+export type MediaCapabilities = z.infer<typeof MediaCapabilities>;

@@ -1,4 +1,5 @@
-import { fetchDevToken, type ShowEndReason } from '@onstage/client-sdk';
+import type { ShowEndReason } from '@onstage/client-sdk';
+import { fetchDevToken } from '@onstage/client-sdk/dev-token';
 
 /** Small DOM helpers shared by the demo pages. */
 

@@ -139,6 +139,7 @@ export class OnstageServer {
     const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger);
     const endpointDeps = { rooms, tokenSecret: config.auth.secret, logger: logger.child({ component: 'webrtc-http' }), iceServerLinks: config.ingest.iceServerLinks };
     const httpSessions = { whip: webrtcHttpEndpoint('whip', endpointDeps), whep: webrtcHttpEndpoint('whep', endpointDeps) };
+    const routerRtpCapabilities = await nodeRtpCapabilities(pool);
     const httpDeps: HttpDeps = {
       assets,
       metrics,
@@ -159,6 +160,7 @@ export class OnstageServer {
       cluster: async () => ({ mode: cluster.mode, nodeId: cluster.nodeId, nodes: await cluster.nodes() }),
       originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
       rtmpPort: () => server.rtmpPort,
+      mediaCapabilities: { routerRtpCapabilities },
       webrtcHttp: httpSessions,
     };
     http.on('request', createHttpHandler(httpDeps));
@@ -171,7 +173,7 @@ export class OnstageServer {
       tokenSecret: config.auth.secret,
       peers: () => cluster.peers(),
       maxParticipants: config.cluster.maxParticipants,
-      routerRtpCapabilities: await nodeRtpCapabilities(pool),
+      routerRtpCapabilities,
     };
     io.on('connection', (socket) => new SignallingSession(socket, sessionDeps));
 

@@ -27,11 +27,16 @@ async function hostWithTracks(room: string): Promise<{ host: RawClient; producer
   return { host, producerIds };
 }
 
-test('the connection opens with the router capabilities every room of the node has', async () => {
+test('the connection opens with the router capabilities every room of the node has (also at GET /api/rtp-capabilities)', async () => {
   const viewer = await RawClient.connect(server.url, { room: 'caps', role: 'viewer' });
   const { routerRtpCapabilities } = await viewer.hello;
   const joined = await viewer.ok<ResponseData<'join'>>('join', { roomId: 'caps', role: 'viewer' });
   assert.deepEqual(joined.routerRtpCapabilities, routerRtpCapabilities);
+  // The same over HTTP, for any page (no token, any origin), so a device can load while connecting.
+  const res = await fetch(`${server.url}/api/rtp-capabilities`, { headers: { origin: 'http://app.example' } });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  assert.deepEqual(await res.json(), { routerRtpCapabilities });
   assert.equal(joined.receive, undefined, 'no receive side unless asked for');
   viewer.close();
 });

@@ -56,11 +56,32 @@ export async function loadDemoAssets(): Promise<Map<string, Asset>> {
   return assets;
 }
 
-/** The chunks each entry script imports statically (not the lazy ones, such as hls.js), by output path. */
+/**
+ * What each page needs before it can run, by entry script: the chunks it imports, and the code it
+ * imports itself at once (the watch page's own code, loaded while its token request runs) with
+ * their chunks. Code imported on demand further down (hls.js) is not among them.
+ */
 function staticImports(metafile: esbuild.Metafile): Map<string, string[]> {
+  const outputs = new Map(Object.entries(metafile.outputs).map(([path, output]) => [resolve(path), output]));
+  const needs = (path: string, seen: Set<string>): void => {
+    for (const i of outputs.get(path)?.imports ?? []) {
+      const next = resolve(i.path);
+      if (i.kind === 'import-statement' && !seen.has(next)) {
+        seen.add(next);
+        needs(next, seen);
+      }
+    }
+  };
   const out = new Map<string, string[]>();
-  for (const [path, output] of Object.entries(metafile.outputs)) {
-    out.set(resolve(path), output.imports.filter((i) => i.kind === 'import-statement').map((i) => resolve(i.path)));
+  for (const [path, output] of outputs) {
+    if (!output.entryPoint) continue;
+    const seen = new Set<string>();
+    needs(path, seen);
+    for (const i of output.imports.filter((i) => i.kind === 'dynamic-import')) {
+      seen.add(resolve(i.path));
+      needs(resolve(i.path), seen);
+    }
+    out.set(path, [...seen]);
   }
   return out;
 }

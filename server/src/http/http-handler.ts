@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RoomId } from '@onstage/protocol';
+import { RoomId, type MediaCapabilities } from '@onstage/protocol';
 import { timingSafeEqual } from 'node:crypto';
 import { AuthError, InvalidInputError, NotFoundError, OnstageError, toErrorBody } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -31,6 +31,8 @@ export type HttpDeps = {
   originElsewhere(room: string): Promise<string | undefined>;
   /** The RTMP listener's port, when RTMP is on (GET /api/ingest tells the studio page). */
   rtmpPort(): number | undefined;
+  /** GET /api/rtp-capabilities: what every room router here receives and sends. */
+  mediaCapabilities: MediaCapabilities;
   /** WHIP (/whip/…: encoders publishing a room's show) and WHEP (/whep/…: standard players watching it). */
   webrtcHttp: Record<'whip' | 'whep', { reply(req: IncomingMessage, path: string): Promise<Reply> }>;
 };
@@ -100,6 +102,8 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
   if (ops) return ops;
   if (path === '/') return page(req, deps, 'index');
   if (path === '/api/ingest') return json(200, { whip: true, whep: true, rtmpPort: deps.rtmpPort() ?? null });
+  // Public and the same for every room: any app's page may ask (CORS), before it has a token.
+  if (path === '/api/rtp-capabilities') return { ...json(200, deps.mediaCapabilities), headers: { 'access-control-allow-origin': '*' } };
   const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
   if (hls) return (await fromOrigin(hls[1]!)) ?? hlsFile(hls[1]!, hls[2]!, deps.media);
   const live = /^\/api\/live\/([^/]+)$/.exec(path);
