@@ -19,16 +19,21 @@ test('pages and entry scripts are revalidated, shared chunks cached for good, al
   assert.equal(page.headers.get('content-encoding'), 'br');
   assert.equal(page.headers.get('cache-control'), 'no-cache');
   assert.equal(page.headers.get('vary'), 'accept-encoding');
-  const entry = await get('/assets/watch.js', 'gzip');
+  const entry = await get('/assets/host.js', 'gzip');
   assert.equal(entry.headers.get('content-encoding'), 'gzip');
   assert.equal(entry.headers.get('cache-control'), 'no-cache');
-  const chunks = staticImports(await entry.text());
+  const watch = await get('/assets/watch.js', 'gzip');
+  assert.equal(watch.headers.get('cache-control'), 'no-cache');
+  const chunks = staticImports(await watch.text());
   assert.ok(chunks.length > 0, 'the page script imports a shared chunk');
   const chunk = await get(`/assets/${chunks[0]}`, 'identity');
   assert.equal(chunk.headers.get('content-encoding'), null, 'no encoding asked for, none sent');
   assert.equal(chunk.headers.get('cache-control'), 'public, max-age=31536000, immutable');
-  const host = await (await get('/assets/host.js')).text();
-  assert.ok(staticImports(host).includes(chunks[0]!), 'the studio page shares that chunk');
+  assert.ok(staticImports(await entry.text()).includes(chunks[0]!), 'the studio page shares that chunk');
+  // The page names what its script needs at once, so the browser fetches it all in parallel.
+  const preloaded = [...(await (await get('/watch/demo')).text()).matchAll(/<link rel="modulepreload" href="\/assets\/(chunk-[A-Z0-9]+\.js)">/g)].map((m) => m[1]!);
+  for (const c of chunks) assert.ok(preloaded.includes(c), `${c} is preloaded`);
+  assert.ok(preloaded.length > chunks.length, 'so is the code the entry imports at once (the page and the SDK)');
 });
 
 test('a WebRTC viewer does not download hls.js: it is a chunk of its own, imported only when HLS is played', async () => {
