@@ -24,12 +24,15 @@ const { values } = parseArgs({
     viewers: { type: 'string', default: '20' },
     runs: { type: 'string', default: '3' },
     'gap-ms': { type: 'string', default: '1000' },
+    // Without HLS (no FFmpeg encoding the show): how much of the join is this machine's CPU.
+    'no-hls': { type: 'boolean', default: false },
     out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
   },
 });
 const VIEWERS = Number(values.viewers);
 const RUNS = Number(values.runs);
 const GAP_MS = Number(values['gap-ms']);
+const HLS = !values['no-hls'];
 const ROOM = 'first-second';
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -110,7 +113,7 @@ async function sdkJoins(app: Page, gapMs: number, label: string): Promise<number
 }
 
 async function oneRun(browser: Browser, run: number): Promise<{ run: Run; weight: Awaited<ReturnType<typeof pageWeight>> }> {
-  const server = await startServer({ HLS: 'true' });
+  const server = await startServer({ HLS: String(HLS) });
   const pageLoads: Steps[] = [];
   let weight: Awaited<ReturnType<typeof pageWeight>> | undefined;
   try {
@@ -118,7 +121,7 @@ async function oneRun(browser: Browser, run: number): Promise<{ run: Run; weight
     const host = await hostContext.newPage();
     await host.goto(`${server.url}/host/${ROOM}`);
     await goLive(host);
-    log(`run ${run}: show live in ${ROOM}; ${VIEWERS} fresh viewer pages, one after another`);
+    log(`run ${run}: show live in ${ROOM}${HLS ? ' (HLS on)' : ' (HLS off)'}; ${VIEWERS} fresh viewer pages, one after another`);
     for (let i = 0; i < VIEWERS; i++) {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -167,10 +170,10 @@ try {
 const medianOf = (pick: (r: Run) => Summary) => ({ p50: median(runs.map((r) => pick(r).p50)), p95: median(runs.map((r) => pick(r).p95)) });
 const stepNames = Object.keys(runs[0]!.pageLoad) as (keyof Steps)[];
 const report = {
-  command: `npm run bench:join -- --viewers ${VIEWERS} --runs ${RUNS} --gap-ms ${GAP_MS}`,
+  command: `npm run bench:join -- --viewers ${VIEWERS} --runs ${RUNS} --gap-ms ${GAP_MS}${HLS ? '' : ' --no-hls'}`,
   date: new Date().toISOString(),
   machine: { cpus: cpus().length },
-  settings: { viewers: VIEWERS, runs: RUNS, gapMs: GAP_MS, hls: true, freshContextPerViewer: true },
+  settings: { viewers: VIEWERS, runs: RUNS, gapMs: GAP_MS, hls: HLS, freshContextPerViewer: true },
   summary: {
     pageLoad: Object.fromEntries(stepNames.map((k) => [k, medianOf((r) => r.pageLoad[k])])),
     sdkBackToBack: medianOf((r) => r.sdkBackToBack),
