@@ -51,6 +51,8 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   #stage: StageState | undefined;
   #viewers = 0;
   #quality: Quality = 'auto';
+  /** The node's router capabilities as this join learns them first (HTTP or `hello`). */
+  #nodeCapabilities: Promise<RtpCapabilities> | undefined;
   readonly #media = new MediaSession((transport) => this.#watchMode.watch(transport));
   readonly #local = new LocalParticipant();
   readonly #remote = new RemoteParticipants({
@@ -339,12 +341,14 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
    * from its HTTP API or the `hello`, whichever comes first (the join waits for it in #readyToReceive).
    */
   #preloadDevice(channel: SignallingChannel): void {
+    this.#nodeCapabilities = undefined;
     if (this.#watchMode.mode !== 'webrtc' || this.#media.loaded) return;
     const fromHttp = fetchMediaCapabilities(this.#url);
     const first = new Promise<RtpCapabilities>((resolve, reject) => {
       fromHttp.then(resolve, () => undefined);
       channel.routerRtpCapabilities.then(resolve, reject);
     });
+    this.#nodeCapabilities = first;
     // A failure here is met again, and reported, by the join.
     first.then((capabilities) => this.#media.load(capabilities)).catch(() => undefined);
   }
@@ -353,7 +357,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   async #readyToReceive(channel: SignallingChannel): Promise<RtpCapabilities | undefined> {
     if (this.#watchMode.mode !== 'webrtc') return undefined;
     try {
-      const capabilities = await this.#media.load(await channel.routerRtpCapabilities);
+      const capabilities = await this.#media.load(await (this.#nodeCapabilities ?? channel.routerRtpCapabilities));
       markJoinStep('device-loaded');
       return capabilities;
     } catch (err) {
