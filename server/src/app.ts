@@ -250,6 +250,7 @@ export class OnstageServer {
     if (this.#closing) return;
     this.#closing = true;
     // Shows end first, at once: the workers may be getting the same signal (a process group's SIGTERM).
+    this.#pool.expectStop();
     this.#rooms.closeAll();
     const rtmp = this.#rtmp?.close();
     // Shows ended above; their recordings are finished before the workers go.

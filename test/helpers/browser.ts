@@ -38,7 +38,18 @@ export async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await context.newPage();
   page.on('pageerror', (err) => process.stderr.write(`[page ${url}] ${err.message}\n`));
   await page.goto(url);
+  await demoPageReady(page);
   return page;
+}
+
+/**
+ * Waits for a demo page's code: the watch page's code loads after its token request, possibly
+ * after the load event, and sets `globalThis.onstage` (its client and state, for tests) when it runs.
+ */
+export async function demoPageReady(page: Page): Promise<void> {
+  if (/\/(host|watch)\//.test(new URL(page.url()).pathname)) {
+    await page.waitForFunction(() => 'onstage' in globalThis, null, { timeout: 15_000 });
+  }
 }
 
 /** Host page: waits for the camera, clicks "Go live", waits until live. */

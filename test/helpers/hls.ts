@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import type { LiveStatus } from '@onstage/protocol';
+import { demoPageReady } from './browser.ts';
 
 const run = promisify(execFile);
 
@@ -40,6 +41,7 @@ export async function openSolidColourPage(browser: Browser, url: string, rgb: [n
   const page = await context.newPage();
   page.on('pageerror', (err) => process.stderr.write(`[page ${url}] ${err.message}\n`));
   await page.goto(url);
+  await demoPageReady(page);
   return page;
 }
 

@@ -75,8 +75,13 @@ export class RoomRouter extends EventEmitter<RoomRouterEvents> {
     speakers.on('volumes', (volumes) => report(volumes[0]?.producer.id));
     speakers.on('silence', () => report(undefined));
     primary.router.on('workerclose', () => {
-      this.#logger.error('the room lost its primary router (worker died)');
-      this.emit('failed');
+      // A moment later, as the pool judges a worker's exit: the node may be stopping (then the
+      // room is closed as server_shutdown by then).
+      setImmediate(() => {
+        if (this.#closed || pool.stopping) return;
+        this.#logger.error('the room lost its primary router (worker died)');
+        this.emit('failed');
+      });
     });
   }
 

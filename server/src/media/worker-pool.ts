@@ -44,6 +44,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #logger: Logger;
   readonly #slots: (MediaWorker | undefined)[];
   #closed = false;
+  /** The node is stopping: workers ending now are part of that, not failures. */
+  #stopping = false;
   #next = 0;
 
   private constructor(options: WorkerPoolOptions, logger: Logger) {
@@ -86,6 +88,18 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return this.#slots.filter((s): s is MediaWorker => s !== undefined);
   }
 
+  /**
+   * The node is stopping (from its own SIGTERM/SIGINT handler, before anything else): a worker that
+   * exits from now on got the same signal (a process group's or a cgroup's SIGTERM), not a crash.
+   */
+  expectStop(): void {
+    this.#stopping = true;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping || this.#closed;
+  }
+
   close(): void {
     this.#closed = true;
     for (const slot of this.#slots) slot?.worker.close();
@@ -117,9 +131,14 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     worker.on('died', (error) => {
       clearInterval(watchdog);
       this.#slots[index] = undefined;
-      log.error({ err: error }, 'mediasoup worker died');
-      this.emit('workerDied', index, error);
-      if (!this.#closed) setTimeout(() => this.#restart(index), RESTART_DELAY_MS).unref();
+      // Judged a moment later: when the whole process group gets SIGTERM, this worker's exit can be
+      // seen just before the node's own signal handler runs (both come in one turn of the loop).
+      setImmediate(() => {
+        if (this.stopping) return log.info({ err: error }, 'mediasoup worker stopped with the node');
+        log.error({ err: error }, 'mediasoup worker died');
+        this.emit('workerDied', index, error);
+        setTimeout(() => this.#restart(index), RESTART_DELAY_MS).unref();
+      });
     });
     this.#slots[index] = { index, worker, webRtcServer };
     log.info({ port: port ?? 'any' }, 'mediasoup worker started');
