@@ -1,0 +1,207 @@
+/**
+ * What a stage change costs the HLS output and the recording (`npm run bench:stage-changes`).
+ * Two shows of the same length on one server, in the same run: a baseline where a red host is
+ * alone the whole time, and one with four changes --phase-s apart (a blue co-host comes on stage,
+ * the host hides the co-host's camera, shows it again, removes the co-host). The top rendition's
+ * playlist is polled throughout: the media time it gained while the show ran, against the wall
+ * time, gives the time lost (the baseline's own shortfall, the playlist's edges, is taken off);
+ * the same for the recording (its duration against the show's). For each change: the time from
+ * the action to the first served segment that shows the new layout (this includes HLS's own delay,
+ * printed for the baseline as "first segment after go live"). Writes bench/results/stage-changes.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Page } from 'playwright-core';
+import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
+import { halvesColour, liveStatus, openSolidColourPage, probe } from '../test/helpers/hls.ts';
+import { startServer } from '../test/helpers/server.ts';
+import { sleep } from './lib/proc.ts';
+
+const { values } = parseArgs({
+  options: {
+    'phase-s': { type: 'string', default: '12' },
+    out: { type: 'string', default: new URL('./results/', import.meta.url).pathname },
+  },
+});
+const PHASE_MS = Number(values['phase-s']) * 1000;
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+type Rgb = number[];
+type Layout = 'host alone' | 'host and co-host';
+const isRed = ([r, g, b]: Rgb) => r! > 150 && g! < 90 && b! < 90;
+const isBlue = ([r, g, b]: Rgb) => b! > 150 && r! < 90 && g! < 90;
+const layoutOf = ({ left, right }: { left: Rgb; right: Rgb }): Layout | undefined =>
+  isRed(left) && isRed(right) ? 'host alone' : isRed(left) && isBlue(right) ? 'host and co-host' : undefined;
+
+/** Every segment of a room's top rendition as it appears: its duration and when it was first listed. */
+class PlaylistWatch {
+  readonly segments: { uri: string; seconds: number; seenAt: number; afterDiscontinuity: boolean }[] = [];
+  readonly #seen = new Set<string>();
+  readonly #url: string;
+  #stopped = false;
+  readonly #done: Promise<void>;
+
+  constructor(url: string) {
+    this.#url = url;
+    this.#done = this.#poll();
+  }
+
+  async #poll(): Promise<void> {
+    while (!this.#stopped) {
+      const res = await fetch(this.#url).catch(() => undefined);
+      if (res?.ok) this.#take(await res.text(), Date.now());
+      await sleep(200);
+    }
+  }
+
+  #take(playlist: string, now: number): void {
+    let seconds = 0;
+    let discontinuity = false;
+    for (const line of playlist.split('\n')) {
+      if (line.startsWith('#EXTINF:')) seconds = Number.parseFloat(line.slice(8));
+      else if (line.startsWith('#EXT-X-DISCONTINUITY')) discontinuity = true;
+      else if (line.trim() && !line.startsWith('#')) {
+        if (!this.#seen.has(line)) {
+          this.#seen.add(line);
+          this.segments.push({ uri: line, seconds, seenAt: now, afterDiscontinuity: discontinuity });
+        }
+        discontinuity = false;
+      }
+    }
+  }
+
+  /** Media seconds listed between two instants (by when each segment first appeared). */
+  mediaBetween(from: number, to: number): number {
+    return this.segments.filter((s) => s.seenAt > from && s.seenAt <= to).reduce((n, s) => n + s.seconds, 0);
+  }
+
+  /** The layout in the newest listed segment. */
+  async newestLayout(base: string): Promise<Layout | undefined> {
+    const last = this.segments.at(-1);
+    if (!last) return undefined;
+    return layoutOf(await halvesColour(`${base}/${last.uri}`).catch(() => ({ left: [], right: [] })));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
+}
+
+type ShowResult = {
+  showS: number;
+  measuredS: number;
+  mediaS: number;
+  hlsShortS: number;
+  discontinuities: number;
+  recordingS: number;
+  recordingShortS: number;
+  firstSegmentMs: number;
+  changes: { change: string; layoutMs: number }[];
+};
+
+const server = await startServer({ HLS: 'true' });
+const browser = await launchBrowser();
+
+/** One show: a phase with the host alone, then one phase per change (or `quietPhases` more without any). */
+async function show(room: string, changes: { name: string; act: (host: Page) => Promise<void>; expect: Layout }[], quietPhases = 0): Promise<ShowResult> {
+  const base = `${server.url}/hls/${room}/v0`;
+  const host = await openSolidColourPage(browser, `${server.url}/host/${room}`, [230, 20, 20]);
+  const liveAt = Date.now();
+  await goLive(host);
+  await eventually(() => liveStatus(server.url, room), (s) => s.hlsUrl !== null, 30_000);
+  const watch = new PlaylistWatch(`${base}/index.m3u8`);
+  const firstSegment = await eventually(async () => watch.segments.length, (n) => n > 0, 30_000);
+  if (firstSegment === 0) throw new Error(`${room}: no HLS segment`);
+  const firstSegmentMs = watch.segments[0]!.seenAt - liveAt;
+  // Steady state first: the measured window starts once the output has run a few seconds.
+  await sleep(4000);
+  const from = Date.now();
+  const measured: ShowResult['changes'] = [];
+  await sleep(PHASE_MS);
+  for (const change of changes) {
+    const at = Date.now();
+    await change.act(host);
+    const layout = await eventually(() => watch.newestLayout(base), (l) => l === change.expect, 60_000);
+    const layoutMs = Date.now() - at;
+    if (layout !== change.expect) throw new Error(`${room}: ${change.name}: the layout never became "${change.expect}"`);
+    measured.push({ change: change.name, layoutMs });
+    log(`  ${change.name}: the new layout in a served segment after ${layoutMs} ms`);
+    await sleep(Math.max(0, at + PHASE_MS - Date.now()));
+  }
+  await sleep(quietPhases * PHASE_MS);
+  const to = Date.now();
+  await host.locator('#stop').click();
+  const showS = (Date.now() - liveAt) / 1000;
+  await watch.stop();
+  const recording = await eventually(
+    async () => ((await (await fetch(`${server.url}/api/recordings?room=${room}`)).json()) as { recordings: { status: string; url?: string }[] }).recordings[0],
+    (r) => r?.status === 'ready',
+    60_000,
+  );
+  const recordingS = (await probe(`${server.url}${recording!.url}`)).duration;
+  await host.context().close();
+  const measuredS = (to - from) / 1000;
+  const mediaS = watch.mediaBetween(from, to);
+  return {
+    showS,
+    measuredS,
+    mediaS,
+    hlsShortS: measuredS - mediaS,
+    discontinuities: watch.segments.filter((s) => s.afterDiscontinuity && s.seenAt > from).length,
+    recordingS,
+    recordingShortS: showS - recordingS,
+    firstSegmentMs,
+    changes: measured,
+  };
+}
+
+let baseline: ShowResult;
+let changed: ShowResult;
+try {
+  log(`baseline: the host alone for ${(5 * PHASE_MS) / 1000} s`);
+  baseline = await show('stage-baseline', [], 4);
+  log('four stage changes');
+  let cohost: Page | undefined;
+  changed = await show('stage-changes', [
+    {
+      name: 'co-host joins',
+      expect: 'host and co-host',
+      act: async (host) => {
+        cohost = await openSolidColourPage(browser, `${server.url}/watch/stage-changes`, [20, 20, 230]);
+        await cohost.locator('#request-stage').click({ timeout: 15_000 });
+        await host.locator('#requests button', { hasText: 'accept' }).click({ timeout: 10_000 });
+      },
+    },
+    { name: 'camera hidden', expect: 'host alone', act: (host) => host.locator('#stage-list button', { hasText: 'hide cam' }).click() },
+    { name: 'camera shown', expect: 'host and co-host', act: (host) => host.locator('#stage-list button', { hasText: 'show cam' }).click() },
+    { name: 'co-host leaves', expect: 'host alone', act: (host) => host.locator('#stage-list button', { hasText: 'remove' }).click() },
+  ]);
+  await cohost?.context().close();
+} finally {
+  await browser.close();
+  await server.close();
+}
+
+const perChange = (pick: (r: ShowResult) => number) => Math.round(((pick(changed) - pick(baseline)) / changed.changes.length) * 100) / 100;
+const report = {
+  command: `npm run bench:stage-changes -- --phase-s ${PHASE_MS / 1000}`,
+  date: new Date().toISOString(),
+  settings: { phaseS: PHASE_MS / 1000, changes: changed.changes.map((c) => c.change) },
+  perChange: {
+    hlsLostS: perChange((r) => r.hlsShortS),
+    recordingLostS: perChange((r) => r.recordingShortS),
+    layoutMs: Object.fromEntries(changed.changes.map((c) => [c.change, c.layoutMs])),
+  },
+  baseline,
+  changed,
+};
+mkdirSync(values.out, { recursive: true });
+writeFileSync(join(values.out, 'stage-changes.json'), `${JSON.stringify(report, null, 2)}\n`);
+log('');
+log(`HLS: ${changed.mediaS.toFixed(2)} s of media in ${changed.measuredS.toFixed(2)} s with 4 changes (${changed.discontinuities} discontinuities); baseline ${baseline.mediaS.toFixed(2)} s in ${baseline.measuredS.toFixed(2)} s`);
+log(`recording: ${changed.recordingS.toFixed(2)} s of a ${changed.showS.toFixed(2)} s show with 4 changes; baseline ${baseline.recordingS.toFixed(2)} s of ${baseline.showS.toFixed(2)} s`);
+log(`lost per change: HLS ${report.perChange.hlsLostS} s, recording ${report.perChange.recordingLostS} s`);
+log(`first segment after go live (HLS's own delay, baseline): ${baseline.firstSegmentMs} ms`);
+log(`wrote ${join(values.out, 'stage-changes.json')}`);
