@@ -5,13 +5,14 @@
  * the host hides the co-host's camera, shows it again, removes the co-host). The top rendition's
  * playlist is polled throughout: the media time it gained while the show ran, against the wall
  * time, gives the time lost (the baseline's own shortfall, the playlist's edges, is taken off);
- * the same for the recording (its duration against the show's). For each change: the time from
+ * the same for the recording (its seconds of video against the show's length). For each change: the time from
  * the action to the first served segment that shows the new layout (this includes HLS's own delay,
  * printed for the baseline as "first segment after go live"). Writes bench/results/stage-changes.json.
  */
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
 import { halvesColour, liveStatus, openSolidColourPage, probe } from '../test/helpers/hls.ts';
@@ -89,6 +90,18 @@ class PlaylistWatch {
   }
 }
 
+/**
+ * Seconds of video a recording holds: its frames at its frame rate (the composite is encoded at a
+ * constant rate). Its container duration would count a gap between two parts as time.
+ */
+async function videoSeconds(url: string): Promise<number> {
+  // Not execFileSync: the server answering ffprobe runs in this process.
+  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets,r_frame_rate', '-of', 'json', url]);
+  const stream = (JSON.parse(stdout) as { streams: { nb_read_packets: string; r_frame_rate: string }[] }).streams[0]!;
+  const [num, den] = stream.r_frame_rate.split('/').map(Number);
+  return Number(stream.nb_read_packets) / (num! / (den || 1));
+}
+
 type ShowResult = {
   showS: number;
   measuredS: number;
@@ -96,6 +109,8 @@ type ShowResult = {
   hlsShortS: number;
   discontinuities: number;
   recordingS: number;
+  /** Seconds of video in the recording (frames / frame rate). */
+  recordingVideoS: number;
   recordingShortS: number;
   firstSegmentMs: number;
   changes: { change: string; layoutMs: number }[];
@@ -141,6 +156,7 @@ async function show(room: string, changes: { name: string; act: (host: Page) => 
     60_000,
   );
   const recordingS = (await probe(`${server.url}${recording!.url}`)).duration;
+  const recordingVideoS = await videoSeconds(`${server.url}${recording!.url}`);
   await host.context().close();
   const measuredS = (to - from) / 1000;
   const mediaS = watch.mediaBetween(from, to);
@@ -151,7 +167,8 @@ async function show(room: string, changes: { name: string; act: (host: Page) => 
     hlsShortS: measuredS - mediaS,
     discontinuities: watch.segments.filter((s) => s.afterDiscontinuity && s.seenAt > from).length,
     recordingS,
-    recordingShortS: showS - recordingS,
+    recordingVideoS,
+    recordingShortS: showS - recordingVideoS,
     firstSegmentMs,
     changes: measured,
   };
@@ -201,7 +218,7 @@ mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, 'stage-changes.json'), `${JSON.stringify(report, null, 2)}\n`);
 log('');
 log(`HLS: ${changed.mediaS.toFixed(2)} s of media in ${changed.measuredS.toFixed(2)} s with 4 changes (${changed.discontinuities} discontinuities); baseline ${baseline.mediaS.toFixed(2)} s in ${baseline.measuredS.toFixed(2)} s`);
-log(`recording: ${changed.recordingS.toFixed(2)} s of a ${changed.showS.toFixed(2)} s show with 4 changes; baseline ${baseline.recordingS.toFixed(2)} s of ${baseline.showS.toFixed(2)} s`);
+log(`recording: ${changed.recordingVideoS.toFixed(2)} s of video (container ${changed.recordingS.toFixed(2)} s) of a ${changed.showS.toFixed(2)} s show with 4 changes; baseline ${baseline.recordingVideoS.toFixed(2)} s (${baseline.recordingS.toFixed(2)} s) of ${baseline.showS.toFixed(2)} s`);
 log(`lost per change: HLS ${report.perChange.hlsLostS} s, recording ${report.perChange.recordingLostS} s`);
 log(`first segment after go live (HLS's own delay, baseline): ${baseline.firstSegmentMs} ms`);
 log(`wrote ${join(values.out, 'stage-changes.json')}`);
