@@ -1,23 +1,20 @@
-import type { types } from 'mediasoup-client';
 import type {
-  ConsumerInfo,
   MediaKind,
   ParticipantInfo,
-  ProducerInfo,
   Quality,
   RequestBody,
   ResponseData,
   Role,
   RoomId,
-  RtpCapabilities,
   StageState,
 } from '@onstage/protocol';
 import type { OnstageClientOptions, OnstageEvents, TrackStats, WatchMode, WatchOptions } from './client-events.ts';
 import { markJoinStep } from './join-timing.ts';
 import { LocalParticipant } from './local-participant.ts';
-import { fetchMediaCapabilities, MediaSession } from './media-session.ts';
+import { MediaSession } from './media-session.ts';
 import { ParticipantRoster } from './participant-roster.ts';
 import { RemoteParticipants } from './remote-participants.ts';
+import { ShowReceiver } from './show-receiver.ts';
 import { OnstageRequestError, SignallingChannel, type TokenSource } from './signalling-channel.ts';
 import { TypedEmitter } from './typed-emitter.ts';
 import { WatchModeController } from './watch-mode.ts';
@@ -37,8 +34,9 @@ const asError = (err: unknown) => (err instanceof Error ? err : new Error(String
  * drops: it reconnects by itself and resumes the same participant within the server's grace period.
  *
  * The room session lives here (joining, following redirects, resuming); the parts it drives each
- * have a file: MediaSession (device and transports), LocalParticipant (what this client sends),
- * RemoteParticipants (what it receives), WatchModeController (WebRTC or HLS), ParticipantRoster.
+ * have a file: MediaSession (device and transports), ShowReceiver (how the show's tracks come in),
+ * LocalParticipant (what this client sends), RemoteParticipants (what it receives),
+ * WatchModeController (WebRTC or HLS), ParticipantRoster.
  */
 export class OnstageClient extends TypedEmitter<OnstageEvents> {
   /** The node this client talks to; a host follows the room to its origin node. */
@@ -51,8 +49,6 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   #stage: StageState | undefined;
   #viewers = 0;
   #quality: Quality = 'auto';
-  /** The node's router capabilities as this join learns them first (HTTP or `hello`). */
-  #nodeCapabilities: Promise<RtpCapabilities> | undefined;
   readonly #media = new MediaSession((transport) => this.#watchMode.watch(transport));
   readonly #local = new LocalParticipant();
   readonly #remote = new RemoteParticipants({
@@ -66,6 +62,13 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       this.emit('mode', 'hls', reason);
     },
     hlsError: (message) => this.emit('error', new Error(`HLS: ${message}`)),
+  });
+  readonly #receiver: ShowReceiver = new ShowReceiver({
+    media: this.#media,
+    remote: this.#remote,
+    watchMode: this.#watchMode,
+    isCurrent: (channel) => this.#channel === channel,
+    onError: (error) => this.emit('error', error),
   });
 
   constructor(options: OnstageClientOptions) {
@@ -213,7 +216,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     this.#channel = channel;
     this.#room = { id: roomId, role };
     this.#listen(channel);
-    this.#preloadDevice(channel);
+    this.#receiver.preload(channel, this.#url);
     try {
       await channel.connected;
       markJoinStep('connected');
@@ -239,7 +242,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
       if (video) this.attachHls(video);
       this.emit('live');
     });
-    channel.on('producerAdded', (info) => mine() && this.#watchMode.mode === 'webrtc' && void this.#receiveSafely(channel, info));
+    channel.on('producerAdded', (info) => mine() && this.#watchMode.mode === 'webrtc' && void this.#receiver.receive(channel, info));
     channel.on('producerClosed', ({ producerId }) => this.#remote.removeProducer(producerId));
     channel.on('consumerClosed', ({ consumerId }) => this.#remote.remove(consumerId));
     channel.on('showEnded', ({ reason }) => {
@@ -308,7 +311,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
   async #join(channel: SignallingChannel): Promise<boolean> {
     const room = this.#room;
     if (!room) return false;
-    const rtpCapabilities = await this.#readyToReceive(channel);
+    const rtpCapabilities = await this.#receiver.ready(channel);
     const quality = this.#quality !== 'auto' ? { quality: this.#quality } : {};
     const joined = await channel.request('join', {
       roomId: room.id,
@@ -319,7 +322,7 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     await this.#resetMedia();
     this.#participantId = joined.participantId;
     channel.fallbacks = joined.nodes;
-    const receiving = this.#watchMode.mode === 'webrtc' ? this.#startReceiving(channel, joined) : Promise.resolve();
+    const receiving = this.#watchMode.mode === 'webrtc' ? this.#receiver.start(channel, joined, this.#quality) : Promise.resolve();
     receiving.catch(() => undefined); // awaited below; this only keeps a failure meanwhile from being "unhandled"
     this.#onStage(joined.stage);
     this.#viewers = joined.viewers;
@@ -334,52 +337,6 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     await receiving;
     await this.#produceOutgoing();
     return joined.resumed;
-  }
-
-  /**
-   * Over WebRTC: starts loading the device while the connection opens, with the node's capabilities
-   * from its HTTP API or the `hello`, whichever comes first (the join waits for it in #readyToReceive).
-   */
-  #preloadDevice(channel: SignallingChannel): void {
-    this.#nodeCapabilities = undefined;
-    if (this.#watchMode.mode !== 'webrtc' || this.#media.loaded) return;
-    const fromHttp = fetchMediaCapabilities(this.#url);
-    const first = new Promise<RtpCapabilities>((resolve, reject) => {
-      fromHttp.then(resolve, () => undefined);
-      channel.routerRtpCapabilities.then(resolve, reject);
-    });
-    this.#nodeCapabilities = first;
-    // A failure here is met again, and reported, by the join.
-    first.then((capabilities) => this.#media.load(capabilities)).catch(() => undefined);
-  }
-
-  /** Over WebRTC: the device loaded with the node's capabilities, and what it can receive; undefined in HLS. */
-  async #readyToReceive(channel: SignallingChannel): Promise<RtpCapabilities | undefined> {
-    if (this.#watchMode.mode !== 'webrtc') return undefined;
-    try {
-      const capabilities = await this.#media.load(await (this.#nodeCapabilities ?? channel.routerRtpCapabilities));
-      markJoinStep('device-loaded');
-      return capabilities;
-    } catch (err) {
-      if (!this.#watchMode.fallsBack) throw err;
-      this.#watchMode.fallBack(`WebRTC is not available here: ${asError(err).message}`);
-      return undefined;
-    }
-  }
-
-  /** Opens the receive transport (the server's from the join, or a new one) and receives every track. */
-  async #startReceiving(channel: SignallingChannel, joined: ResponseData<'join'>): Promise<void> {
-    let transport: types.Transport;
-    try {
-      transport = await this.#media.openReceiver(channel, joined.receive?.transport);
-      if (!joined.receive && this.#quality !== 'auto') await channel.request('setPreferredQuality', { quality: this.#quality });
-    } catch (err) {
-      if (!this.#watchMode.fallsBack) throw err;
-      this.#watchMode.fallBack(`WebRTC failed: ${asError(err).message}`);
-      return;
-    }
-    const given = new Map((joined.receive?.consumers ?? []).map((c) => [c.producerId, c]));
-    await Promise.all(joined.producers.map((info) => this.#receiveSafely(channel, info, given.get(info.producerId), transport)));
   }
 
   /**
@@ -437,37 +394,6 @@ export class OnstageClient extends TypedEmitter<OnstageEvents> {
     this.#remote.clear();
     this.#local.stopSending();
     await this.#media.reset();
-  }
-
-  /** Receives a track; a producer that vanished meanwhile is normal, other failures are reported (or mean HLS). */
-  async #receiveSafely(channel: SignallingChannel, info: ProducerInfo, given?: ConsumerInfo, transport?: types.Transport): Promise<void> {
-    try {
-      await this.#receive(channel, info, given, transport);
-    } catch (err) {
-      if (this.#channel !== channel) return;
-      if (err instanceof OnstageRequestError && err.code === 'PRODUCER_NOT_FOUND') return;
-      if (this.#watchMode.fallBack(`cannot receive over WebRTC: ${asError(err).message}`)) return;
-      this.emit('error', asError(err));
-    }
-  }
-
-  /** Adds a consumer the server made at join (`given`), or asks for one and resumes it. */
-  async #receive(channel: SignallingChannel, info: ProducerInfo, given?: ConsumerInfo, joinTransport?: types.Transport): Promise<void> {
-    const recv = this.#media.receiver;
-    const transport = joinTransport ?? (await recv);
-    if (!transport || this.#channel !== channel || this.#remote.receives(info.producerId)) return;
-    const consumerInfo =
-      given ??
-      (await channel.request('consume', {
-        transportId: transport.id,
-        producerId: info.producerId,
-        rtpCapabilities: this.#media.rtpCapabilities as RequestBody<'consume'>['rtpCapabilities'],
-      }));
-    if (transport.closed) return; // media was rebuilt meanwhile
-    this.#watchMode.arm(transport);
-    const consumer = await this.#media.consume(transport, consumerInfo);
-    this.#remote.add(consumer, info);
-    if (!given) await channel.request('resumeConsumer', { consumerId: consumer.id });
   }
 
   async #request<N extends RequestName>(name: N, body: RequestBody<N>): Promise<ResponseData<N>> {
