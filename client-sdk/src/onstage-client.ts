@@ -9,6 +9,7 @@ import type {
   StageState,
 } from '@onstage/protocol';
 import type { OnstageClientOptions, OnstageEvents, TrackStats, WatchMode, WatchOptions } from './client-events.ts';
+import { asError } from './as-error.ts';
 import { markJoinStep } from './join-timing.ts';
 import { LocalParticipant } from './local-participant.ts';
 import { MediaSession } from './media-session.ts';
@@ -26,7 +27,6 @@ const MAX_REDIRECTS = 2;
 /** Refusals that pass by themselves: the room is between origins, or its node is busy. */
 const PASSING = new Set<OnstageRequestError['code']>(['UNAVAILABLE', 'TIMEOUT']);
 
-const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
 
 /**
  * One person's connection to an Onstage room: `goLive` as the host, or `watch` as a viewer (who

@@ -1,12 +1,12 @@
 import type { types } from 'mediasoup-client';
 import type { ConsumerInfo, ProducerInfo, Quality, RequestBody, ResponseData, RtpCapabilities } from '@onstage/protocol';
+import { asError } from './as-error.ts';
 import { markJoinStep } from './join-timing.ts';
 import { fetchMediaCapabilities, type MediaSession } from './media-session.ts';
 import type { RemoteParticipants } from './remote-participants.ts';
 import { OnstageRequestError, type SignallingChannel } from './signalling-channel.ts';
 import type { WatchModeController } from './watch-mode.ts';
 
-const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
 
 type ShowReceiverDeps = {
   media: MediaSession;
