@@ -43,6 +43,8 @@ export async function watchPage(room: string, firstToken: Promise<string>): Prom
     modeReason: '',
   };
   Object.assign(globalThis, { onstage: debug });
+  let firstFrameShown = () => {};
+  const firstFrame = new Promise<void>((resolve) => (firstFrameShown = resolve));
 
   client.on('live', () => {
     debug.ended = undefined;
@@ -57,6 +59,7 @@ export async function watchPage(room: string, firstToken: Promise<string>): Prom
       if (debug.firstFrameMs !== undefined) return;
       debug.firstFrameMs = performance.now();
       performance.mark('onstage:first-frame');
+      firstFrameShown();
     });
   });
   client.on('ended', (reason) => {
@@ -205,6 +208,8 @@ export async function watchPage(room: string, firstToken: Promise<string>): Prom
     setOverlay(replayId ? 'Cannot play this recording' : 'Cannot watch this show');
     setStatus(errorText(err), true);
   }
-  // After the show has started: its token fetch and connection come first.
-  void loadPastShows().catch(() => {});
+  // After the show's first frame (or a few seconds): the join's requests and CPU come first.
+  void Promise.race([firstFrame, new Promise((r) => setTimeout(r, 3000))])
+    .then(loadPastShows)
+    .catch(() => {});
 }
