@@ -42,7 +42,9 @@ export function playHls(video: HTMLVideoElement, url: string, onFatal: (message:
 
 function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
   // Two segments behind the live edge: a few seconds of delay, few stalls.
-  const hls = new Hls({ liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
+  // Low-latency mode plays the server's LL-HLS parts PART-HOLD-BACK behind the live edge; the
+  // segment counts apply only to a server without parts.
+  const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();

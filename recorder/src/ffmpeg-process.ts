@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
@@ -26,10 +26,19 @@ export class FfmpegProcess {
   constructor(
     binary: string,
     args: string[],
-    options: { cwd: string; stdin: string | { stream: true }; onStderr?: (line: string) => void; /** Scheduling niceness (0: as the server). */ nice?: number },
+    options: {
+      cwd: string;
+      stdin: string | { stream: true };
+      onStderr?: (line: string) => void;
+      /** Scheduling niceness (0: as the server). */
+      nice?: number;
+      /** Extra pipes FFmpeg writes to (`pipe:3`, `pipe:4`, …), read through `output(fd)`. */
+      outputs?: number;
+    },
   ) {
     const [command, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
-    this.#proc = spawn(command, argv, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+    const outputs = Array.from({ length: options.outputs ?? 0 }, () => 'pipe' as const);
+    this.#proc = spawn(command, argv, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe', ...outputs] });
     if (options.nice && this.#proc.pid !== undefined) {
       try {
         setPriority(this.#proc.pid, options.nice);
@@ -42,7 +51,8 @@ export class FfmpegProcess {
         this.#tail.push(err.message);
         resolve({ code: null, signal: null, stderrTail: this.#tail });
       });
-      this.#proc.once('exit', (code, signal) => resolve({ code, signal, stderrTail: this.#tail }));
+      // 'close', not 'exit': every byte FFmpeg wrote to its pipes has been read by then.
+      this.#proc.once('close', (code, signal) => resolve({ code, signal, stderrTail: this.#tail }));
     });
     // FFmpeg may exit before reading all of stdin; that is reported through `exited`.
     this.#proc.stdin?.on('error', () => {});
@@ -63,6 +73,13 @@ export class FfmpegProcess {
   /** FFmpeg's stdin, for a process started with `stdin: { stream: true }`. */
   get input(): Writable | null {
     return this.#proc.stdin;
+  }
+
+  /** The pipe FFmpeg writes as `pipe:<fd>`. */
+  output(fd: number): Readable {
+    const stream = this.#proc.stdio[fd];
+    if (!stream || !('read' in stream)) throw new Error(`FFmpeg has no output pipe ${fd}`);
+    return stream;
   }
 
   get pid(): number | undefined {

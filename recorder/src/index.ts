@@ -5,7 +5,6 @@ export { RecordingStore, MEDIA_FILE } from './recording-store.ts';
 export type { RtpCodec } from './sdp.ts';
 export {
   ShowRecorder,
-  LIVE_DIR,
   type FeedSession,
   type FeedTarget,
   type RecorderFailure,
@@ -13,3 +12,4 @@ export {
   type RecorderState,
   type RtpFeed,
 } from './show-recorder.ts';
+export { LiveLadder, type HlsAnswer } from './hls/live-ladder.ts';

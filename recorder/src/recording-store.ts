@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Recording, RecordingId } from '@onstage/protocol';
 import type { FfmpegBinaries } from './ffmpeg-binary.ts';
-import { writeAtomically } from './playlists.ts';
 
 const run = promisify(execFile);
 
@@ -157,4 +156,10 @@ export class RecordingStore {
   async #save(meta: Recording): Promise<void> {
     await writeAtomically(join(this.#dir(meta.id), META), `${JSON.stringify(meta, null, 2)}\n`);
   }
+}
+
+/** Writes a file so readers see the old or the new content, never half of it. */
+async function writeAtomically(path: string, content: string): Promise<void> {
+  await writeFile(`${path}.tmp`, content);
+  await rename(`${path}.tmp`, path);
 }

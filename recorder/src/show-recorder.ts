@@ -1,20 +1,19 @@
 import { EventEmitter } from 'node:events';
-import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Recording } from '@onstage/protocol';
 import type { FfmpegBinaries } from './ffmpeg-binary.ts';
-import { ffmpegArgs } from './ffmpeg-args.ts';
+import { ffmpegArgs, outputFd } from './ffmpeg-args.ts';
 import { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
-import { renditionsFor, type Rendition, type StageMember } from './layout.ts';
-import { endPlaylist, masterPlaylist, pruneEmptySegments, writeAtomically } from './playlists.ts';
+import { describeFragment, describeInit, Fmp4Splitter, type Fmp4Fragment, type Fmp4Init } from './hls/fmp4.ts';
+import { LiveLadder } from './hls/live-ladder.ts';
+import { FPS, renditionsFor, type Rendition, type StageMember } from './layout.ts';
 import { freePortPair, udpPortBound } from './ports.ts';
+import { RecordingPartWriter } from './recording-part-writer.ts';
 import type { RecordingStore } from './recording-store.ts';
 import { buildSdp, type RtpCodec, type RtpInput } from './sdp.ts';
 
 /** FFmpeg's niceness: above the server's (0), so it gets the CPU after live work. */
 const HLS_NICENESS = 5;
-
-export const LIVE_DIR = 'live';
 
 /** Structurally a pino logger; the recorder does not depend on one. */
 export type RecorderLogger = {
@@ -45,34 +44,40 @@ export type RecorderFailure = 'disk_full' | 'ffmpeg_exited' | 'feed_failed';
 
 export type ShowRecorderOptions = {
   room: string;
-  /** FFmpeg's working directory; live HLS goes to live/<recording id>/, the recording to recordings/<id>/. */
+  /** FFmpeg's working directory; the recording goes to recordings/<id>/ (live HLS is served from memory). */
   dataDir: string;
   binaries: FfmpegBinaries;
   store: RecordingStore;
   feed: RtpFeed;
   logger: RecorderLogger;
   segmentSeconds: number;
+  /** LL-HLS part duration (FFmpeg's longest fragment), seconds. */
+  partSeconds: number;
   listSize: number;
 };
 
 type RecorderEvents = {
-  /** The master playlist exists: players may start. */
+  /** Every rendition has media: players may start. */
   ready: [];
   failure: [reason: RecorderFailure, message: string];
   finished: [recording: Recording];
 };
 
+/** What one rendition of a run has written so far. */
+type RunOutput = { init?: Fmp4Init; waiting: Fmp4Fragment[] };
+
 type Run = {
   key: string;
-  number: number;
   proc: FfmpegProcess;
   session: FeedSession;
   startedAt: number;
   timers: NodeJS.Timeout[];
-  diskReported: boolean;
+  outputs: RunOutput[];
+  /** Its top rendition's recording part, once the run is the live one. */
+  recording?: RecordingPartWriter;
 };
 
-// A co-host's audio and video arrive apart; one layout change for both saves an FFmpeg restart.
+// A co-host's audio and video arrive apart; one layout change for both saves an FFmpeg run.
 const LAYOUT_SETTLE_MS = 700;
 /** How long a layout change waits for a track that is still connecting (a co-host's camera after their mic). */
 const CONNECTING_WAIT_MS = 2500;
@@ -83,44 +88,48 @@ const RETRY_MAX_MS = 10_000;
 const HEALTHY_RUN_MS = 10_000;
 
 const DISK_ERRORS = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT']);
-const DISK_MESSAGES = /No space left on device|Read-only file system|Permission denied|Disk quota exceeded/i;
 
 /** What FFmpeg's inputs and layout depend on: members without media take no cell. */
 const layoutKey = (members: StageMember[]) =>
   members.filter((m) => m.video || m.audio).map((m) => `${m.participantId}:${m.video ?? '-'}:${m.audio ?? '-'}`).join('|');
 
 /**
- * One show's HLS ladder and recording. It runs FFmpeg on the composite of the stage, starts a new
- * FFmpeg run (with a discontinuity in the playlists and a new recording part) whenever the stage's
- * media changes or FFmpeg dies, and on stop ends the playlists and finishes the recording.
+ * One show's LL-HLS ladder and recording. It runs FFmpeg on the composite of the stage and
+ * packages its fragments (hls/live-ladder.ts). When the stage's media changes it makes the new
+ * layout before it breaks the old: a second FFmpeg run starts on the new stage while the first
+ * goes on, and the ladder switches to it (one discontinuity, no lost time) once it has media in
+ * every rendition. If FFmpeg dies, a new run starts after a backoff. On stop it ends the playlists
+ * and finishes the recording (one part per run that went live).
  *
- *   starting ──▶ running ──(stage media changed / FFmpeg died)──▶ restarting ──▶ running
+ *   starting ──▶ running ──(FFmpeg died)──▶ restarting ──▶ running
+ *   running ──(stage media changed: next run made, then switched to)──▶ running
  *   any ── stop() ──▶ stopping ──▶ stopped
  */
 export class ShowRecorder extends EventEmitter<RecorderEvents> {
   readonly recording: Recording;
   readonly #o: ShowRecorderOptions;
-  readonly #liveDir: string;
   #state: RecorderState = 'starting';
   #members: StageMember[] = [];
+  /** The run the ladder and the recording are made from. */
   #run: Run | undefined;
-  #runs = 0;
+  /** A run on a new stage layout, taking over from #run once it has media. */
+  #next: Run | undefined;
+  #liveRuns = 0;
   #restarts = 0;
   #failStreak = 0;
   #lastError: { reason: RecorderFailure; message: string; at: string } | undefined;
   #queue: Promise<void> = Promise.resolve();
   #settle: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
-  #readyPoll: NodeJS.Timeout | undefined;
   #ready = false;
-  /** Fixed by the first run (the host's camera height caps it), so every part has one size. */
+  /** Fixed by the first run (the host's camera height caps it), so every run has one size. */
+  #ladder: LiveLadder | undefined;
   #renditions: Rendition[] | undefined;
 
   private constructor(o: ShowRecorderOptions, recording: Recording) {
     super();
     this.#o = o;
     this.recording = recording;
-    this.#liveDir = join(LIVE_DIR, recording.id);
   }
 
   /** Starts recording a show that just went live with these stage members. */
@@ -145,9 +154,9 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     return this.#ready;
   }
 
-  /** The live HLS directory, relative to the data directory. */
-  get liveDir(): string {
-    return this.#liveDir;
+  /** The live HLS, once players may start. */
+  get hls(): LiveLadder | undefined {
+    return this.#ready ? this.#ladder : undefined;
   }
 
   status() {
@@ -173,25 +182,19 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     clearTimeout(this.#retry);
     this.#state = 'stopping';
     await this.#queue;
-    await this.#stopRun();
-    clearInterval(this.#readyPoll);
-    // A full disk must not stop the show from ending: what was written stays where it is.
-    await Promise.all(this.renditions.map((_, i) => endPlaylist(join(this.#o.dataDir, this.#liveDir, `v${i}`, 'index.m3u8')))).catch(
-      (err: unknown) => this.#o.logger.error({ err }, 'cannot end the live playlists'),
-    );
+    const next = this.#next;
+    this.#next = undefined;
+    await Promise.all([next && this.#retire(next), this.#run && this.#retire(this.#run)]);
+    this.#run = undefined;
+    this.#ladder?.end();
     const finished = await this.#o.store.finish(this.recording.id, new Date()).catch((err: unknown): Recording => {
       this.#o.logger.error({ err }, 'cannot finish the recording; its parts are kept');
       return { ...this.recording, status: 'failed', endedAt: new Date().toISOString() };
     });
     this.#state = 'stopped';
-    this.#o.logger.info({ recording: finished.id, status: finished.status, durationS: finished.durationS, runs: this.#runs }, 'recording finished');
+    this.#o.logger.info({ recording: finished.id, status: finished.status, durationS: finished.durationS, runs: this.#liveRuns }, 'recording finished');
     this.emit('finished', finished);
     return finished;
-  }
-
-  /** Deletes the live HLS files (some time after the show ended, once players have seen ENDLIST). */
-  async removeLive(): Promise<void> {
-    await rm(join(this.#o.dataDir, this.#liveDir), { recursive: true, force: true });
   }
 
   #enqueue(task: () => Promise<void>): void {
@@ -201,14 +204,16 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   async #apply(): Promise<void> {
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
     const key = layoutKey(this.#members);
-    if (this.#run?.key === key) return;
-    if (this.#run) {
-      this.#o.logger.info({ members: this.#members.length }, 'stage media changed; new layout');
-      this.#state = 'restarting';
-      await this.#stopRun();
+    if ((this.#next ?? this.#run)?.key === key) return;
+    if (this.#next) {
+      const stale = this.#next;
+      this.#next = undefined;
+      void this.#retire(stale);
     }
-    // Nobody on stage sends anything (say the host is reconnecting): wait for media.
+    // Nobody on stage sends anything (say the host is reconnecting): the current run goes on
+    // (FFmpeg ends by itself when its media stops) and the next starts when media comes back.
     if (key === '') return;
+    if (this.#run) this.#o.logger.info({ members: this.#members.length }, 'stage media changed; making the new layout');
     try {
       await this.#startRun(this.#members, key);
     } catch (err) {
@@ -223,7 +228,7 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     const wanted = [...videos, ...audios];
     if (!this.#renditions) {
       this.#renditions = renditionsFor(members[0]?.videoHeight);
-      await Promise.all(this.#renditions.map((_, i) => mkdir(join(this.#o.dataDir, this.#liveDir, `v${i}`), { recursive: true })));
+      this.#ladder = new LiveLadder(this.#renditions, { segmentSeconds: this.#o.segmentSeconds, partTargetS: partTarget(this.#o.partSeconds), listSize: this.#o.listSize });
       this.#o.logger.info({ renditions: this.#renditions.map((r) => r.name), sourceHeight: members[0]?.videoHeight }, 'HLS ladder');
     }
     const targets = await Promise.all(wanted.map(async (w) => ({ ...w, port: await freePortPair() })));
@@ -235,37 +240,42 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
       return;
     }
     const inputs: RtpInput[] = targets.map((t, i) => ({ kind: t.kind, port: t.port, codec: session.codecs[i]! }));
-    const number = ++this.#runs;
-    await this.#o.store.setRuns(this.recording.id, number);
     const args = ffmpegArgs({ videos: videos.length, audios: audios.length }, this.renditions, {
-      liveDir: this.#liveDir,
-      recordingPart: this.#o.store.partPath(this.recording.id, number),
       segmentSeconds: this.#o.segmentSeconds,
-      listSize: this.#o.listSize,
+      partSeconds: this.#o.partSeconds,
     });
     const proc = new FfmpegProcess(this.#o.binaries.ffmpeg, args, {
       cwd: this.#o.dataDir,
       stdin: buildSdp(inputs),
+      outputs: this.renditions.length,
       // Encoding for HLS yields the CPU to what is live (media forwarding, signalling, ingest): under
       // load HLS falls a little behind rather than WebRTC viewers waiting.
       nice: HLS_NICENESS,
       // Timestamp chatter at debug; the last lines are in the failure report if FFmpeg dies.
-      onStderr: (line) => {
-        this.#o.logger.debug({ ffmpeg: line, run: number }, 'ffmpeg says');
-        // The recording output gave up (its tee slave is onfail=ignore) while live HLS goes on.
-        if (DISK_MESSAGES.test(line) && !run.diskReported) {
-          run.diskReported = true;
-          this.#report('disk_full', `run ${number}: ${line}`);
-        }
-      },
+      onStderr: (line) => this.#o.logger.debug({ ffmpeg: line, pid: proc.pid }, 'ffmpeg says'),
     });
-    const run: Run = { key, number, proc, session, startedAt: Date.now(), timers: [], diskReported: false };
-    this.#run = run;
+    const run: Run = { key, proc, session, startedAt: Date.now(), timers: [], outputs: this.renditions.map(() => ({ waiting: [] })) };
+    this.renditions.forEach((_, i) => {
+      const splitter = new Fmp4Splitter(
+        (init) => this.#onInit(run, i, init),
+        (fragment) => this.#onFragment(run, i, fragment),
+      );
+      proc.output(outputFd(i)).on('data', (chunk: Buffer) => {
+        try {
+          splitter.push(chunk);
+        } catch (err) {
+          this.#o.logger.error({ err, rendition: i }, 'unreadable FFmpeg output; restarting it');
+          void proc.stop();
+        }
+      });
+    });
+    if (this.#run) this.#next = run;
+    else this.#run = run;
     void proc.exited.then((exit) => this.#onExit(run, exit));
-    this.#o.logger.info({ run: number, pid: proc.pid, videos: videos.length, audios: audios.length }, 'ffmpeg started');
+    this.#o.logger.info({ pid: proc.pid, videos: videos.length, audios: audios.length, next: run === this.#next }, 'ffmpeg started');
     // RTP must not flow before FFmpeg listens, or the first keyframe is lost.
     await waitFor(async () => (await Promise.all(targets.map((t) => udpPortBound(t.port)))).every(Boolean), 5000);
-    if (this.#run !== run) return;
+    if (this.#run !== run && this.#next !== run) return;
     try {
       await session.start();
     } catch (err) {
@@ -275,31 +285,84 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     // unanswered (a sender just resumed): ask again while the run is young.
     for (const ms of KEYFRAME_RETRY_MS) run.timers.push(setTimeout(() => void session.requestKeyFrames().catch(() => {}), ms));
     if (this.#state !== 'stopping') this.#state = 'running';
-    this.#watchReady();
   }
 
-  async #stopRun(): Promise<void> {
-    const run = this.#run;
-    if (!run) return;
-    this.#run = undefined;
+  #onInit(run: Run, rendition: number, bytes: Buffer): void {
+    try {
+      run.outputs[rendition]!.init = describeInit(bytes);
+    } catch (err) {
+      this.#o.logger.error({ err, rendition }, 'FFmpeg wrote an init section without video');
+      return;
+    }
+    if (run === this.#run) this.#begin(run, rendition);
+  }
+
+  #onFragment(run: Run, rendition: number, bytes: Buffer): void {
+    const output = run.outputs[rendition]!;
+    if (!output.init) return;
+    const fragment = describeFragment(bytes, output.init);
+    if (run === this.#run) return this.#deliver(run, rendition, fragment);
+    if (run !== this.#next) return;
+    output.waiting.push(fragment);
+    if (run.outputs.every((o) => o.waiting.length > 0)) this.#switchTo(run);
+  }
+
+  /** The next run has media in every rendition: the ladder and the recording go on from it. */
+  #switchTo(next: Run): void {
+    const previous = this.#run;
+    this.#run = next;
+    this.#next = undefined;
+    next.outputs.forEach((output, i) => {
+      this.#begin(next, i);
+      for (const fragment of output.waiting.splice(0)) this.#deliver(next, i, fragment);
+    });
+    this.#o.logger.info({ pid: next.proc.pid, afterMs: Date.now() - next.startedAt }, 'new layout live');
+    if (previous) void this.#retire(previous);
+  }
+
+  /** Rendition `i` of the ladder (and, for the top one, a new recording part) starts on this run's output. */
+  #begin(run: Run, rendition: number): void {
+    const init = run.outputs[rendition]?.init;
+    if (!init || !this.#ladder) return;
+    this.#ladder.renditions[rendition]!.begin(init.bytes);
+    if (rendition !== 0) return;
+    const part = ++this.#liveRuns;
+    run.recording = new RecordingPartWriter(join(this.#o.dataDir, this.#o.store.partPath(this.recording.id, part)), (err) =>
+      this.#report(DISK_ERRORS.has(err.code ?? '') ? 'disk_full' : 'ffmpeg_exited', `recording part ${part}: ${err.message}`),
+    );
+    run.recording.write(init.bytes);
+    void this.#o.store.setRuns(this.recording.id, part).catch((err: unknown) => this.#o.logger.warn({ err }, 'cannot update the recording'));
+  }
+
+  #deliver(run: Run, rendition: number, fragment: Fmp4Fragment): void {
+    this.#ladder?.renditions[rendition]?.append(fragment);
+    if (rendition === 0) run.recording?.write(fragment.bytes);
+    if (!this.#ready && this.#ladder?.ready) {
+      this.#ready = true;
+      this.emit('ready');
+    }
+  }
+
+  /** Stops a run that is no longer wanted (replaced, or the show ends) and closes what it owns. */
+  async #retire(run: Run): Promise<void> {
     for (const t of run.timers) clearTimeout(t);
     const started = Date.now();
     const exit = await run.proc.stop();
     run.session.close();
-    await this.#prunePlaylists();
-    this.#o.logger.info({ run: run.number, code: exit.code, signal: exit.signal, stopMs: Date.now() - started }, 'ffmpeg stopped');
+    await run.recording?.close();
+    this.#o.logger.info({ pid: run.proc.pid, code: exit.code, signal: exit.signal, stopMs: Date.now() - started }, 'ffmpeg stopped');
   }
 
   #onExit(run: Run, exit: FfmpegExit): void {
     if (run.proc.stopping) return;
     if (this.#run === run) this.#run = undefined;
+    if (this.#next === run) this.#next = undefined;
     for (const t of run.timers) clearTimeout(t);
     run.session.close();
-    this.#enqueue(() => this.#prunePlaylists());
-    const diskFull = exit.stderrTail.some((l) => DISK_MESSAGES.test(l));
+    void run.recording?.close();
     const message = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail.slice(-3).join(' / ')}`;
     if (Date.now() - run.startedAt > HEALTHY_RUN_MS) this.#failStreak = 0;
-    this.#fail(diskFull ? 'disk_full' : 'ffmpeg_exited', message);
+    this.#fail('ffmpeg_exited', message);
   }
 
   #report(reason: RecorderFailure, message: string): void {
@@ -312,34 +375,16 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   #fail(reason: RecorderFailure, message: string): void {
     this.#report(reason, message);
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
-    this.#state = 'restarting';
+    if (!this.#run) this.#state = 'restarting';
     this.#restarts++;
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** this.#failStreak++);
     clearTimeout(this.#retry);
     this.#retry = setTimeout(() => this.#enqueue(() => this.#apply()), delay);
   }
-
-  async #prunePlaylists(): Promise<void> {
-    await Promise.all(this.renditions.map((_, i) => pruneEmptySegments(join(this.#o.dataDir, this.#liveDir, `v${i}`, 'index.m3u8'))));
-  }
-
-  /** Writes the master playlist once every rendition's playlist exists. */
-  #watchReady(): void {
-    if (this.#ready || this.#readyPoll) return;
-    const dir = join(this.#o.dataDir, this.#liveDir);
-    this.#readyPoll = setInterval(() => {
-      void Promise.all(this.renditions.map((_, i) => access(join(dir, `v${i}`, 'index.m3u8')).then(() => true, () => false))).then(
-        async (exist) => {
-          if (this.#ready || !exist.every(Boolean)) return;
-          this.#ready = true;
-          clearInterval(this.#readyPoll);
-          await writeAtomically(join(dir, 'master.m3u8'), masterPlaylist(this.renditions));
-          this.emit('ready');
-        },
-      );
-    }, 200);
-  }
 }
+
+/** PART-TARGET: FFmpeg's fragments may run a frame past their limit. */
+const partTarget = (partSeconds: number) => Math.round((partSeconds + 1 / FPS) * 1000) / 1000;
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

@@ -151,7 +151,7 @@ export class OnstageServer {
       media: {
         recordings,
         isLive: (room) => rooms.isLive(room),
-        servesLocally: (room) => rooms.isOrigin(room) || recordings.liveDirOf(room) !== undefined,
+        servesLocally: (room) => rooms.isOrigin(room) || recordings.hlsOf(room) !== undefined,
         tokenSecret: config.auth.secret,
         access: config.recorder.access,
         elsewhere: recordingsElsewhere(() => cluster.peers()),

@@ -54,6 +54,8 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('data'),
   FFMPEG_PATH: z.string().min(1).optional(),
   HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(1),
+  /** Low-Latency HLS part (FFmpeg fragment) duration. */
+  HLS_PART_SECONDS: z.coerce.number().min(0.1).max(1).default(0.2),
   HLS_LIST_SIZE: Count(100).default(6),
   HLS_RETAIN_MS: Ms.default(60_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
@@ -141,10 +143,11 @@ export type Config = {
   recorder: {
     /** HLS ladder + recording of every show. */
     enabled: boolean;
-    /** Absolute; live HLS in live/, recordings in recordings/. */
+    /** Absolute; recordings in recordings/ (live HLS is served from memory). */
     dataDir: string;
     ffmpegPath: string | undefined;
     segmentSeconds: number;
+    partSeconds: number;
     listSize: number;
     /** How long a finished show's live HLS (with ENDLIST) stays served. */
     retainMs: number;
@@ -232,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dataDir: resolve(e.DATA_DIR),
       ffmpegPath: e.FFMPEG_PATH,
       segmentSeconds: e.HLS_SEGMENT_SECONDS,
+      partSeconds: e.HLS_PART_SECONDS,
       listSize: e.HLS_LIST_SIZE,
       retainMs: e.HLS_RETAIN_MS,
       access: e.MEDIA_ACCESS,

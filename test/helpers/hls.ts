@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import type { LiveStatus } from '@onstage/protocol';
@@ -51,11 +54,11 @@ export async function liveStatus(origin: string, room: string): Promise<LiveStat
 
 export type ProbedStream = { codec_name: string; codec_type: string; width?: number; height?: number };
 
-/** ffprobe's view of a file or URL: streams and duration. */
-export async function probe(input: string): Promise<{ streams: ProbedStream[]; duration: number }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration', '-of', 'json', input]);
-  const out = JSON.parse(stdout) as { streams: ProbedStream[]; format: { duration?: string } };
-  return { streams: out.streams, duration: Number.parseFloat(out.format.duration ?? 'NaN') };
+/** ffprobe's view of a file or URL: streams, duration and where its timeline starts. */
+export async function probe(input: string): Promise<{ streams: ProbedStream[]; duration: number; start: number }> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration,start_time', '-of', 'json', input]);
+  const out = JSON.parse(stdout) as { streams: ProbedStream[]; format: { duration?: string; start_time?: string } };
+  return { streams: out.streams, duration: Number.parseFloat(out.format.duration ?? 'NaN'), start: Number.parseFloat(out.format.start_time ?? '0') };
 }
 
 /** The average colour of the left and right halves of the middle band (a quarter of the height) of the last decoded frame. */
@@ -70,6 +73,26 @@ export async function halvesColour(input: string): Promise<{ left: number[]; rig
 }
 
 /** The segment URIs of a media playlist, in order. */
+/**
+ * A complete segment of a live fMP4 playlist as a playable file (its init section, then the
+ * segment), for ffprobe and ffmpeg: the last complete one unless `segment` names one.
+ */
+export async function segmentMedia(playlistUrl: string, playlist: string, segment = segmentsOf(playlist).at(-1)): Promise<string> {
+  if (!segment) throw new Error('no complete segment listed');
+  const before = playlist.slice(0, playlist.indexOf(`\n${segment}`));
+  const init = [...before.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].at(-1)?.[1];
+  if (!init) throw new Error(`no EXT-X-MAP before ${segment}`);
+  const bytes = await Promise.all([init, segment].map(async (uri) => {
+    const res = await fetch(new URL(uri, playlistUrl));
+    if (!res.ok) throw new Error(`${uri}: HTTP ${res.status}`);
+    return Buffer.from(await res.arrayBuffer());
+  }));
+  const file = join(mkdtempSync(join(tmpdir(), 'onstage-seg-')), `${segment}.mp4`);
+  writeFileSync(file, Buffer.concat(bytes));
+  return file;
+}
+
+/** The complete segments a media playlist lists (URIs), oldest first. */
 export function segmentsOf(playlist: string): string[] {
   return playlist.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, chmodSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveFfmpeg } from '../../recorder/src/ffmpeg-binary.ts';
-import { ffmpegArgs } from '../../recorder/src/ffmpeg-args.ts';
+import { ffmpegArgs, outputFd } from '../../recorder/src/ffmpeg-args.ts';
 import { compositeFilter, gridCells, LADDER, renditionsFor } from '../../recorder/src/layout.ts';
-import { endPlaylist, masterPlaylist, pruneEmptySegments } from '../../recorder/src/playlists.ts';
+import { masterPlaylist } from '../../recorder/src/hls/master-playlist.ts';
 import { newRecordingId } from '../../recorder/src/recording-store.ts';
 import { buildSdp } from '../../recorder/src/sdp.ts';
 import { freePortPair } from '../../recorder/src/ports.ts';
@@ -63,15 +63,13 @@ test('composite filter: cells stacked, one output pair per rendition, silence or
   assert.doesNotMatch(none, /0:v|0:a/);
 });
 
-test('FFmpeg arguments: top rendition teed into the recording part; live playlists appended, never ended by FFmpeg', () => {
-  const args = ffmpegArgs({ videos: 1, audios: 1 }, LADDER.slice(), {
-    liveDir: 'live/show-1', recordingPart: 'recordings/show-1/parts/part-0001.mp4', segmentSeconds: 1, listSize: 6,
-  });
-  const tee = args[args.indexOf('tee') + 1]!;
-  assert.match(tee, /^\[f=hls:.*append_list.*omit_endlist.*\]live\/show-1\/v0\/index\.m3u8\|\[f=mp4:onfail=ignore:movflags=frag_keyframe.*\]recordings\/show-1\/parts\/part-0001\.mp4$/);
-  assert.ok(args.includes('live/show-1/v1/index.m3u8'));
+test('FFmpeg arguments: one fragmented MP4 per rendition, each on its own pipe, fragments of at most a part', () => {
+  const args = ffmpegArgs({ videos: 1, audios: 1 }, LADDER.slice(), { segmentSeconds: 1, partSeconds: 0.2 });
   assert.equal(args.filter((a) => a === 'libx264').length, 2, 'one encode per rendition');
-  assert.throws(() => ffmpegArgs({ videos: 1, audios: 1 }, LADDER.slice(), { liveDir: 'a:b', recordingPart: 'x.mp4', segmentSeconds: 1, listSize: 6 }));
+  assert.deepEqual(args.filter((a) => a.startsWith('pipe:') && a !== 'pipe:0'), [`pipe:${outputFd(0)}`, `pipe:${outputFd(1)}`]);
+  assert.equal(args.filter((a) => a === 'empty_moov+default_base_moof+frag_keyframe').length, 2);
+  assert.equal(args[args.indexOf('-frag_duration') + 1], '200000');
+  assert.match(args[args.indexOf('-force_key_frames') + 1]!, /n_forced\*1\)$/, 'a keyframe every segment');
 });
 
 test('master playlist lists every rendition with bandwidth, resolution and codecs', () => {
@@ -79,24 +77,6 @@ test('master playlist lists every rendition with bandwidth, resolution and codec
   assert.match(text, /^#EXTM3U\n/);
   assert.match(text, /BANDWIDTH=\d+,RESOLUTION=1280x720,CODECS="avc1\.4d401f,mp4a\.40\.2".*\nv0\/index\.m3u8/);
   assert.match(text, /RESOLUTION=640x360.*\nv1\/index\.m3u8/);
-});
-
-test('playlists: empty segments are pruned; ENDLIST is added once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'onstage-pl-'));
-  writeFileSync(join(dir, 'seg000001.ts'), 'x');
-  writeFileSync(join(dir, 'seg000002.ts'), '');
-  writeFileSync(join(dir, 'seg000003.ts'), 'y');
-  const path = join(dir, 'index.m3u8');
-  writeFileSync(path, ['#EXTM3U', '#EXT-X-TARGETDURATION:1', '#EXTINF:1.0,', 'seg000001.ts', '#EXT-X-DISCONTINUITY',
-    '#EXTINF:0.0,', '#EXT-X-PROGRAM-DATE-TIME:2026-11-25T12:00:00.000+0000', 'seg000002.ts', '#EXT-X-DISCONTINUITY', '#EXTINF:1.0,', 'seg000003.ts', ''].join('\n'));
-  assert.equal(await pruneEmptySegments(path), 1);
-  const pruned = readFileSync(path, 'utf8');
-  assert.doesNotMatch(pruned, /seg000002|EXTINF:0\.0|PROGRAM-DATE-TIME/);
-  assert.match(pruned, /seg000001\.ts[\s\S]*#EXT-X-DISCONTINUITY[\s\S]*seg000003\.ts/);
-  assert.equal(await endPlaylist(path), true);
-  assert.equal(await endPlaylist(path), true);
-  assert.equal(readFileSync(path, 'utf8').match(/#EXT-X-ENDLIST/g)?.length, 1);
-  assert.equal(await endPlaylist(join(dir, 'missing.m3u8')), false);
 });
 
 test('recording ids are path- and URL-safe and carry room and start time', () => {

@@ -8,7 +8,7 @@ import type { NodeInfo } from '../cluster/cluster.ts';
 import type { Asset } from './demo-assets.ts';
 import { issueDevToken } from './dev-tokens.ts';
 import { sendFile, type FileReply } from './file-reply.ts';
-import { hlsFile, liveStatus, recordingsRoute, type MediaRouteDeps } from './media-routes.ts';
+import { hlsReply, liveStatus, recordingsRoute, type MediaRouteDeps } from './media-routes.ts';
 import { sendForwarded, type ForwardedReply } from './node-forward.ts';
 import { originProxy } from './origin-proxy.ts';
 
@@ -105,7 +105,7 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
   // Public and the same for every room: any app's page may ask (CORS), before it has a token.
   if (path === '/api/rtp-capabilities') return { ...json(200, deps.mediaCapabilities), headers: { 'access-control-allow-origin': '*' } };
   const hls = /^\/hls\/([^/]+)\/(.+)$/.exec(path);
-  if (hls) return (await fromOrigin(hls[1]!)) ?? hlsFile(hls[1]!, hls[2]!, deps.media);
+  if (hls) return (await fromOrigin(hls[1]!)) ?? hlsReply(hls[1]!, hls[2]!, url.searchParams, deps.media);
   const live = /^\/api\/live\/([^/]+)$/.exec(path);
   if (live) return (await fromOrigin(live[1]!)) ?? json(200, liveStatus(req, live[1]!, url.searchParams, deps.media));
   const pageMatch = /^\/(host|watch)\/([^/]*)$/.exec(path);

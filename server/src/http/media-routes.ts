@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { RecordingId, RoomId, type IngestStatus, type LiveStatus, type Recording, type RecordingList } from '@onstage/protocol';
-import { MEDIA_FILE } from '@onstage/recorder';
+import { MEDIA_FILE, type HlsAnswer } from '@onstage/recorder';
 import { verifyToken } from '../auth/tokens.ts';
 import { AuthError, ForbiddenError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
@@ -26,19 +25,20 @@ export type MediaRouteDeps = {
 
 type JsonResult = { status: number; value: unknown };
 
-const HLS_FILE = /^(master\.m3u8|v\d{1,2}\/index\.m3u8|v\d{1,2}\/seg\d{1,9}\.ts)$/;
-// Playlists change every segment; segments never change once listed.
-const PLAYLIST = { contentType: 'application/vnd.apple.mpegurl', cacheControl: 'no-cache' };
-const SEGMENT = { contentType: 'video/mp2t', cacheControl: 'public, max-age=86400, immutable' };
 // HLS is often played from other origins (players, CDNs).
 const CORS = { 'access-control-allow-origin': '*' };
 
-/** GET /hls/:room/<file>: the live HLS ladder of the room's current (or just ended) show. */
-export function hlsFile(room: string, file: string, deps: MediaRouteDeps): FileReply {
-  if (!RoomId.safeParse(room).success || !HLS_FILE.test(file)) throw new NotFoundError('NOT_FOUND', 'no such HLS file');
-  const dir = deps.recordings.liveDirOf(room);
-  if (!dir) throw new NotFoundError('NOT_FOUND', `room ${room} has no HLS output now`);
-  return { file: join(dir, file), ...(file.endsWith('.ts') ? SEGMENT : PLAYLIST), headers: CORS };
+/**
+ * GET /hls/:room/<file>: the live LL-HLS ladder of the room's current (or just ended) show, from
+ * memory; a blocking playlist reload (`?_HLS_msn=&_HLS_part=`) or a preload-hinted part waits here.
+ */
+export async function hlsReply(room: string, file: string, query: URLSearchParams, deps: MediaRouteDeps): Promise<HlsAnswer & { headers: Record<string, string> }> {
+  if (!RoomId.safeParse(room).success) throw new NotFoundError('NOT_FOUND', 'no such HLS file');
+  const hls = deps.recordings.hlsOf(room);
+  if (!hls) throw new NotFoundError('NOT_FOUND', `room ${room} has no HLS output now`);
+  const answer = await hls.answer(file, query);
+  if (!answer) throw new NotFoundError('NOT_FOUND', 'no such HLS file');
+  return { ...answer, headers: CORS };
 }
 
 /** GET /api/live/:room */

@@ -1,7 +1,7 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LiveStatus, RoomId } from '@onstage/protocol';
-import { LIVE_DIR, RecordingStore, resolveFfmpeg, ShowRecorder, type FfmpegBinaries, type RecorderFailure } from '@onstage/recorder';
+import { RecordingStore, resolveFfmpeg, ShowRecorder, type FfmpegBinaries, type LiveLadder, type RecorderFailure } from '@onstage/recorder';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Room } from '../rooms/room.ts';
@@ -65,10 +65,8 @@ export class RecordingService {
       fail('no_ffmpeg', (err as Error).message);
     }
     try {
-      // Live segments of an earlier process are stale; recordings are kept.
-      await rm(join(config.dataDir, LIVE_DIR), { recursive: true, force: true });
-      await mkdir(join(config.dataDir, LIVE_DIR), { recursive: true });
-      await writeFile(join(config.dataDir, LIVE_DIR, '.writable'), '');
+      await mkdir(config.dataDir, { recursive: true });
+      await writeFile(join(config.dataDir, '.writable'), '');
     } catch (err) {
       fail('data_dir_unwritable', `DATA_DIR ${config.dataDir}: ${(err as Error).message}`);
       binaries = undefined;
@@ -114,10 +112,9 @@ export class RecordingService {
     room.on('offair', () => void this.#end(room.id));
   }
 
-  /** The directory of a room's current (or just ended) show's HLS, once its master playlist exists. */
-  liveDirOf(room: string): string | undefined {
-    const show = this.#shows.get(room);
-    return show?.recorder.ready ? join(this.#config.dataDir, show.recorder.liveDir) : undefined;
+  /** The live HLS of a room's current (or just ended) show, once players may start. */
+  hlsOf(room: string): LiveLadder | undefined {
+    return this.#shows.get(room)?.recorder.hls;
   }
 
   status(room: RoomId, live: boolean): LiveStatus {
@@ -161,15 +158,13 @@ export class RecordingService {
         feed: room.recorderFeed(),
         logger,
         segmentSeconds: this.#config.segmentSeconds,
+        partSeconds: this.#config.partSeconds,
         listSize: this.#config.listSize,
       },
       room.stageMedia(),
     ).then(
       (recorder) => {
-        if (previous) {
-          clearTimeout(previous.retain);
-          void previous.recorder.removeLive();
-        }
+        if (previous) clearTimeout(previous.retain);
         recorder.on('failure', (reason) => this.#events.failure(reason));
         recorder.on('finished', (r) => this.#events.finished(r.status));
         this.#shows.set(room.id, { recorder });
@@ -195,7 +190,6 @@ export class RecordingService {
         show.retain = setTimeout(() => {
           if (this.#shows.get(roomId) !== show) return;
           this.#shows.delete(roomId);
-          void show.recorder.removeLive();
         }, this.#config.retainMs).unref();
       },
       (err: unknown) => this.#logger.error({ err, room: roomId }, 'cannot finish the recording'),
