@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, RESULTS_DIR, useServerAndBrowser } from '../helpers/browser.ts';
-import { halvesColour, liveStatus, openSolidColourPage, probe, segmentsOf, videoPlayback } from '../helpers/hls.ts';
+import { halvesColour, liveStatus, openSolidColourPage, probe, segmentMedia, segmentsOf, videoPlayback } from '../helpers/hls.ts';
 
 const env = useServerAndBrowser({ HLS: 'true' });
 
@@ -26,7 +26,7 @@ function watchTopRendition(room: string) {
       const playlist = await (await fetch(playlistUrl)).text();
       playlistsSeen.push(playlist);
       const segment = segmentsOf(playlist).at(-1);
-      return segment ? halvesColour(`${origin}/hls/${room}/v0/${segment}`).catch(() => undefined) : undefined;
+      return segment ? segmentMedia(playlistUrl, playlist, segment).then(halvesColour).catch(() => undefined) : undefined;
     },
   };
 }
@@ -126,7 +126,8 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   const pidBefore = before.recorder?.ffmpegPid;
   const replaced = await eventually(() => liveStatus(origin, room), (s) => s.recorder?.ffmpegPid !== undefined && s.recorder.ffmpegPid !== pidBefore, 20_000);
   assert.notEqual(replaced.recorder?.ffmpegPid, pidBefore, 'the layout was rebuilt for the new producers');
-  const sequenceAt = (p: string) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)?.[1] ?? Number.NaN);
+  // No EXT-X-MEDIA-SEQUENCE tag means 0.
+  const sequenceAt = (p: string) => Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(p)?.[1] ?? 0);
   const listedAtReplace = segmentsOf(await (await fetch(top.playlistUrl)).text()).at(-1)!;
   const back = await eventually(
     async () => ({ colours: await top.newest(), last: segmentsOf(top.playlistsSeen.at(-1) ?? '').at(-1) ?? '' }),

@@ -6,7 +6,10 @@ import { LiveRendition } from '../../recorder/src/hls/live-rendition.ts';
 import { LADDER } from '../../recorder/src/layout.ts';
 import type { Fmp4Fragment } from '../../recorder/src/hls/fmp4.ts';
 
-const TIMING = { segmentSeconds: 1, partTargetS: 0.25, listSize: 3 };
+// Every playlist written or read here is checked against the library's reading of the spec.
+hlsParser.setOptions({ strictMode: true });
+
+const TIMING = { segmentSeconds: 1, partTargetS: 0.233, listSize: 3 };
 /** Five 0.2 s fragments per second, the first of each second a keyframe: FFmpeg's output shape. */
 const fragment = (n: number): Fmp4Fragment => ({ bytes: Buffer.from(`f${n};`), startS: n * 0.2, durationS: 0.2, independent: n % 5 === 0 });
 const feed = (r: LiveRendition, from: number, to: number) => {
@@ -19,15 +22,15 @@ test('LL-HLS rendition: keyframe-aligned segments of parts, a preload hint, serv
   r.begin(Buffer.from('init-1'));
   feed(r, 0, 12);
   const text = r.playlist([{ uri: '../v1/index.m3u8', edge: { msn: 2, part: 1 } }]);
-  assert.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,HOLD-BACK=3,PART-HOLD-BACK=0\.75/);
-  assert.match(text, /#EXT-X-PART-INF:PART-TARGET=0\.25/);
+  assert.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,HOLD-BACK=3,PART-HOLD-BACK=0\.699/);
+  assert.match(text, /#EXT-X-PART-INF:PART-TARGET=0\.233/);
   assert.match(text, /#EXT-X-MAP:URI="init1\.mp4"/);
   assert.match(text, /#EXT-X-PART:DURATION=0\.2,URI="seg000000\.0\.m4s",INDEPENDENT=YES/);
   assert.match(text, /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg000002\.2\.m4s"/);
   assert.match(text, /#EXT-X-RENDITION-REPORT:URI="\.\.\/v1\/index\.m3u8",LAST-MSN=2,LAST-PART=1/);
   const playlist = parse(text);
   assert.deepEqual(playlist.segments.slice(0, 2).map((s) => [s.uri, s.duration]), [['seg000000.m4s', 1], ['seg000001.m4s', 1]]);
-  assert.equal(playlist.partTargetDuration, 0.25);
+  assert.equal(playlist.partTargetDuration, 0.233);
   // Segment bytes are its parts' bytes; parts are served one by one.
   assert.equal(r.segment(1)?.toString(), 'f5;f6;f7;f8;f9;');
   assert.equal(r.part(2, 1)?.toString(), 'f11;');

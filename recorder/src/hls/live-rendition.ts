@@ -2,6 +2,9 @@ import hlsParser from 'hls-parser';
 import type { Fmp4Fragment } from './fmp4.ts';
 
 const { MediaPlaylist, Segment, PartialSegment, MediaInitializationSection, RenditionReport } = hlsParser.types;
+// The library prints what it finds questionable to the console; the server logs through pino
+// only. (The unit tests turn its strict mode on to check our playlists.)
+hlsParser.setOptions({ silent: true });
 
 /** How a rendition is cut: segments of about `segmentSeconds` (keyframe to keyframe), parts of at most `partTargetS`. */
 export type HlsTiming = { segmentSeconds: number; partTargetS: number; listSize: number };
@@ -48,6 +51,8 @@ export class LiveRendition {
   #nextMsn = 0;
   #discontinuities = 0;
   #discontinuityPending = false;
+  /** The wall clock at the current run's first fragment and that fragment's media time: segment dates follow media time from it. */
+  #anchor: { wallMs: number; mediaS: number } | undefined;
   #ended = false;
   readonly #waiters = new Set<() => void>();
 
@@ -63,6 +68,7 @@ export class LiveRendition {
   begin(init: Buffer): void {
     this.#close();
     if (this.#nextMsn > 0) this.#discontinuityPending = true;
+    this.#anchor = undefined;
     this.#inits.set(++this.#initId, init);
   }
 
@@ -74,7 +80,7 @@ export class LiveRendition {
       // A segment must start where a player can begin; a run's first fragment always does.
       if (!open && !fragment.independent) return;
       this.#close();
-      this.#open = this.#newSegment();
+      this.#open = this.#newSegment(fragment);
     }
     const segment = this.#open!;
     segment.parts.push({ bytes: fragment.bytes, durationS: fragment.durationS, independent: fragment.independent });
@@ -180,7 +186,11 @@ export class LiveRendition {
     return hlsParser.stringify(playlist);
   }
 
-  #newSegment(): LiveSegment {
+  #newSegment(first: Fmp4Fragment): LiveSegment {
+    // A new run's media time starts over; its dates go on from now, never back into the last run's.
+    const last = this.#segments.at(-1);
+    const lastEnd = last ? last.programDateTime.getTime() + Math.round(last.durationS * 1000) : 0;
+    this.#anchor ??= { wallMs: Math.max(Date.now(), lastEnd), mediaS: first.startS };
     const discontinuity = this.#discontinuityPending;
     if (discontinuity) this.#discontinuities++;
     this.#discontinuityPending = false;
@@ -189,7 +199,7 @@ export class LiveRendition {
       initId: this.#initId,
       discontinuity,
       discontinuitySeq: this.#discontinuities,
-      programDateTime: new Date(),
+      programDateTime: new Date(this.#anchor.wallMs + Math.round((first.startS - this.#anchor.mediaS) * 1000)),
       parts: [],
       durationS: 0,
     };
