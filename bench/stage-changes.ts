@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
-import { halvesColour, liveStatus, openSolidColourPage, probe } from '../test/helpers/hls.ts';
+import { halvesColour, liveStatus, openSolidColourPage, probe, segmentMedia } from '../test/helpers/hls.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { sleep } from './lib/proc.ts';
 
@@ -40,6 +40,7 @@ class PlaylistWatch {
   readonly segments: { uri: string; seconds: number; seenAt: number; afterDiscontinuity: boolean }[] = [];
   readonly #seen = new Set<string>();
   readonly #url: string;
+  #latest = '';
   #stopped = false;
   readonly #done: Promise<void>;
 
@@ -57,6 +58,7 @@ class PlaylistWatch {
   }
 
   #take(playlist: string, now: number): void {
+    this.#latest = playlist;
     let seconds = 0;
     let discontinuity = false;
     for (const line of playlist.split('\n')) {
@@ -78,10 +80,10 @@ class PlaylistWatch {
   }
 
   /** The layout in the newest listed segment. */
-  async newestLayout(base: string): Promise<Layout | undefined> {
+  async newestLayout(): Promise<Layout | undefined> {
     const last = this.segments.at(-1);
     if (!last) return undefined;
-    return layoutOf(await halvesColour(`${base}/${last.uri}`).catch(() => ({ left: [], right: [] })));
+    return layoutOf(await segmentMedia(this.#url, this.#latest, last.uri).then(halvesColour).catch(() => ({ left: [], right: [] })));
   }
 
   async stop(): Promise<void> {
@@ -138,7 +140,7 @@ async function show(room: string, changes: { name: string; act: (host: Page) => 
   for (const change of changes) {
     const at = Date.now();
     await change.act(host);
-    const layout = await eventually(() => watch.newestLayout(base), (l) => l === change.expect, 60_000);
+    const layout = await eventually(() => watch.newestLayout(), (l) => l === change.expect, 60_000);
     const layoutMs = Date.now() - at;
     if (layout !== change.expect) throw new Error(`${room}: ${change.name}: the layout never became "${change.expect}"`);
     measured.push({ change: change.name, layoutMs });
