@@ -1,8 +1,10 @@
 /**
  * HLS glass-to-glass delay and recorder CPU per live show (`npm run bench:hls`). A host page in
- * Chromium sends a canvas that shows a time code (bench/lib/timecode.ts); a WebRTC viewer and an
- * HLS viewer (hls.js, ?mode=hls) read it from every displayed frame, so both delays are measured
- * in the same run (WebRTC is the baseline). Meanwhile the recorder's FFmpeg CPU is sampled from
+ * Chromium sends a canvas that shows a time code (bench/lib/timecode.ts); a WebRTC viewer, a
+ * Low-Latency HLS viewer (hls.js in low-latency mode, ?mode=hls) and a standard HLS viewer (whole
+ * segments, ?mode=hls&hls=standard) read it from every displayed frame, so all three delays are
+ * measured in the same run (WebRTC is the baseline); each HLS player's stalls (the video element's
+ * `waiting` events while measuring) are counted. Meanwhile the recorder's FFmpeg CPU is sampled from
  * /proc. Repeats for --rounds shows; prints p50/p95 per round and over all, and writes
  * bench/results/hls-latency.json. Runs inside a private network namespace (see package.json).
  */
@@ -33,7 +35,28 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 const server = await startServer({ HLS: 'true' });
 const browser = await launchBrowser();
 let movingCpuPercent = NaN;
-const results: { round: number; webrtc: ReturnType<typeof summary>; hls: ReturnType<typeof summary>; recorderCpuPercent: number; hlsRaw: number[]; webrtcRaw: number[] }[] = [];
+type Round = {
+  round: number;
+  webrtc: ReturnType<typeof summary>;
+  llHls: ReturnType<typeof summary>;
+  hls: ReturnType<typeof summary>;
+  stalls: { llHls: number; hls: number };
+  recorderCpuPercent: number;
+  llHlsRaw: number[];
+  hlsRaw: number[];
+  webrtcRaw: number[];
+};
+const results: Round[] = [];
+
+/** Counts the <video>'s stalls (`waiting` events) from now on; the returned function reads the count. */
+async function countStalls(page: Page, selector: string): Promise<() => Promise<number>> {
+  await page.evaluate((sel) => {
+    const stalls = { n: 0 };
+    document.querySelector(sel)?.addEventListener('waiting', () => stalls.n++);
+    Object.assign(globalThis, { benchStalls: stalls });
+  }, selector);
+  return () => page.evaluate(() => (globalThis as unknown as { benchStalls: { n: number } }).benchStalls.n);
+}
 try {
   for (let round = 1; round <= rounds; round++) {
     const room = `latency-${round}`;
@@ -47,8 +70,10 @@ try {
     if (!ready.hlsUrl) throw new Error('no HLS output');
     const open = async (path: string): Promise<Page> => (await browser.newContext()).newPage().then(async (p) => (await p.goto(`${server.url}${path}`), p));
     const webrtc = await open(`/watch/${room}?mode=webrtc`);
-    const hls = await open(`/watch/${room}?mode=hls`);
+    const llHls = await open(`/watch/${room}?mode=hls`);
+    const hls = await open(`/watch/${room}?mode=hls&hls=standard`);
     await webrtc.waitForSelector('.tile video', { timeout: 20_000 });
+    await llHls.waitForSelector('#hls-video', { timeout: 20_000 });
     await hls.waitForSelector('#hls-video', { timeout: 20_000 });
     log('  viewers connected; letting HLS reach its steady delay (8 s)');
     await sleep(8000);
@@ -57,15 +82,31 @@ try {
     const cpuStart = cpuSeconds(pid);
     const t0 = performance.now();
     log(`  measuring for ${measureMs / 1000} s`);
-    const [webrtcDelays, hlsDelays] = await Promise.all([readDelays(webrtc, '.tile video', measureMs), readDelays(hls, '#hls-video', measureMs)]);
+    const [llStalls, stdStalls] = await Promise.all([countStalls(llHls, '#hls-video'), countStalls(hls, '#hls-video')]);
+    const [webrtcDelays, llHlsDelays, hlsDelays] = await Promise.all([
+      readDelays(webrtc, '.tile video', measureMs),
+      readDelays(llHls, '#hls-video', measureMs),
+      readDelays(hls, '#hls-video', measureMs),
+    ]);
     const recorderCpuPercent = ((cpuSeconds(pid) - cpuStart) / ((performance.now() - t0) / 1000)) * 100;
-    const r = { round, webrtc: summary(webrtcDelays), hls: summary(hlsDelays), recorderCpuPercent, hlsRaw: hlsDelays, webrtcRaw: webrtcDelays };
+    const r: Round = {
+      round,
+      webrtc: summary(webrtcDelays),
+      llHls: summary(llHlsDelays),
+      hls: summary(hlsDelays),
+      stalls: { llHls: await llStalls(), hls: await stdStalls() },
+      recorderCpuPercent,
+      llHlsRaw: llHlsDelays,
+      hlsRaw: hlsDelays,
+      webrtcRaw: webrtcDelays,
+    };
     results.push(r);
-    log(`  WebRTC: p50 ${r.webrtc.p50} ms, p95 ${r.webrtc.p95} ms (${r.webrtc.samples} frames)`);
-    log(`  HLS:    p50 ${r.hls.p50} ms, p95 ${r.hls.p95} ms (${r.hls.samples} frames)`);
+    log(`  WebRTC:   p50 ${r.webrtc.p50} ms, p95 ${r.webrtc.p95} ms (${r.webrtc.samples} frames)`);
+    log(`  LL-HLS:   p50 ${r.llHls.p50} ms, p95 ${r.llHls.p95} ms (${r.llHls.samples} frames), ${r.stalls.llHls} stalls`);
+    log(`  std HLS:  p50 ${r.hls.p50} ms, p95 ${r.hls.p95} ms (${r.hls.samples} frames), ${r.stalls.hls} stalls`);
     log(`  recorder FFmpeg CPU: ${recorderCpuPercent.toFixed(1)}% of one core`);
     await host.locator('#stop').click();
-    await Promise.all([hostContext.close(), webrtc.context().close(), hls.context().close()]);
+    await Promise.all([hostContext.close(), webrtc.context().close(), llHls.context().close(), hls.context().close()]);
     await sleep(3000);
   }
   // The time code is an easy picture to encode; Chromium's fake camera (moving shapes, a running
@@ -89,24 +130,28 @@ try {
   await server.close();
 }
 
-const all = (k: 'hlsRaw' | 'webrtcRaw') => results.flatMap((r) => r[k]);
+const all = (k: 'llHlsRaw' | 'hlsRaw' | 'webrtcRaw') => results.flatMap((r) => r[k]);
 const medianOf = (xs: number[]) => percentile(xs, 50);
 const report = {
   command: 'npm run bench:hls',
   date: new Date().toISOString(),
   machine: { cpus: (await import('node:os')).cpus().length },
-  settings: { rounds, measureMs, segmentSeconds: 1, renditions: ['720p', '360p'], hlsJs: 'liveSyncDurationCount 2' },
-  rounds: results.map(({ hlsRaw: _h, webrtcRaw: _w, ...rest }) => rest),
+  settings: { rounds, measureMs, segmentSeconds: 1, partSeconds: 0.2, renditions: ['720p', '360p'], hlsJs: { llHls: 'lowLatencyMode', hls: 'lowLatencyMode false, liveSyncDurationCount 2' } },
+  rounds: results.map(({ llHlsRaw: _l, hlsRaw: _h, webrtcRaw: _w, ...rest }) => rest),
   overall: {
     webrtc: summary(all('webrtcRaw')),
+    llHls: summary(all('llHlsRaw')),
     hls: summary(all('hlsRaw')),
-    medianOfRoundP50: { webrtc: medianOf(results.map((r) => r.webrtc.p50)), hls: medianOf(results.map((r) => r.hls.p50)) },
+    stalls: { llHls: results.reduce((n, r) => n + r.stalls.llHls, 0), hls: results.reduce((n, r) => n + r.stalls.hls, 0) },
+    medianOfRoundP50: { webrtc: medianOf(results.map((r) => r.webrtc.p50)), llHls: medianOf(results.map((r) => r.llHls.p50)), hls: medianOf(results.map((r) => r.hls.p50)) },
+    medianOfRoundP95: { webrtc: medianOf(results.map((r) => r.webrtc.p95)), llHls: medianOf(results.map((r) => r.llHls.p95)), hls: medianOf(results.map((r) => r.hls.p95)) },
     recorderCpuPercentMedian: medianOf(results.map((r) => r.recorderCpuPercent)),
     recorderCpuPercentMovingPicture: movingCpuPercent,
   },
 };
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, 'hls-latency.json'), `${JSON.stringify(report, null, 2)}\n`);
-log(`\nall rounds: WebRTC p50 ${report.overall.webrtc.p50} ms p95 ${report.overall.webrtc.p95} ms; HLS p50 ${report.overall.hls.p50} ms p95 ${report.overall.hls.p95} ms`);
+const o = report.overall;
+log(`\nall rounds: WebRTC p50 ${o.webrtc.p50} ms p95 ${o.webrtc.p95} ms; LL-HLS p50 ${o.llHls.p50} ms p95 ${o.llHls.p95} ms (${o.stalls.llHls} stalls); standard HLS p50 ${o.hls.p50} ms p95 ${o.hls.p95} ms (${o.stalls.hls} stalls)`);
 log(`recorder CPU per live show (median of rounds): ${report.overall.recorderCpuPercentMedian.toFixed(1)}% of one core (time code); ${movingCpuPercent.toFixed(1)}% (moving picture)`);
 log(`wrote ${join(values.out, 'hls-latency.json')}`);

@@ -21,6 +21,11 @@ export type WatchOptions = {
   mode?: 'auto' | WatchMode;
   /** In 'auto', how long WebRTC may take to connect before falling back (ms). Default 5000. */
   fallbackAfterMs?: number;
+  /**
+   * In HLS mode, play Low-Latency HLS (parts, about two seconds behind) when the server offers it.
+   * Default true; false plays whole segments (a few seconds more delay, fewer requests).
+   */
+  hlsLowLatency?: boolean;
 };
 
 export type OnstageEvents = {

@@ -24,13 +24,13 @@ export async function waitForHls(origin: string, room: RoomId, signal: AbortSign
  * (Safari, iOS) otherwise. hls.js is loaded only now (a chunk of its own): viewers on WebRTC never
  * download it. Returns a function that stops it (also before hls.js has loaded).
  */
-export function playHls(video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
+export function playHls(video: HTMLVideoElement, url: string, lowLatency: boolean, onFatal: (message: string) => void): () => void {
   let stop: (() => void) | undefined;
   let stopped = false;
   void import('hls.js').then(
     ({ default: Hls }) => {
       if (stopped) return;
-      stop = Hls.isSupported() ? withHlsJs(Hls, video, url, onFatal) : natively(video, url, onFatal);
+      stop = Hls.isSupported() ? withHlsJs(Hls, video, url, lowLatency, onFatal) : natively(video, url, onFatal);
     },
     (err: unknown) => onFatal(`hls.js did not load (${(err as Error).message})`),
   );
@@ -40,11 +40,11 @@ export function playHls(video: HTMLVideoElement, url: string, onFatal: (message:
   };
 }
 
-function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
+function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement, url: string, lowLatency: boolean, onFatal: (message: string) => void): () => void {
   // Two segments behind the live edge: a few seconds of delay, few stalls.
   // Low-latency mode plays the server's LL-HLS parts PART-HOLD-BACK behind the live edge; the
-  // segment counts apply only to a server without parts.
-  const hls = new Hls({ lowLatencyMode: true, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
+  // segment counts apply to whole segments (without it, or a server without parts).
+  const hls = new Hls({ lowLatencyMode: lowLatency, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();

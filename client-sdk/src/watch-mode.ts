@@ -17,6 +17,7 @@ export class WatchModeController {
   #choice: 'auto' | WatchMode = 'auto';
   #mode: WatchMode = 'webrtc';
   #fallbackAfterMs = 5000;
+  #hlsLowLatency = true;
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Whether falling back is allowed: a viewer in 'auto'. */
   #canFallBack = false;
@@ -31,6 +32,7 @@ export class WatchModeController {
   start(options: WatchOptions): void {
     this.#choice = options.mode ?? 'auto';
     this.#fallbackAfterMs = options.fallbackAfterMs ?? 5000;
+    this.#hlsLowLatency = options.hlsLowLatency ?? true;
     this.#mode = this.#choice === 'hls' ? 'hls' : 'webrtc';
     this.#canFallBack = this.#choice === 'auto';
   }
@@ -95,7 +97,7 @@ export class WatchModeController {
     import('./hls-player.ts')
       .then(async ({ playHls, waitForHls }) => {
         const hlsUrl = await waitForHls(url, room, abort.signal, token);
-        if (this.#hls === entry) entry.stop = playHls(video, hlsUrl, (message) => this.#events.hlsError(message));
+        if (this.#hls === entry) entry.stop = playHls(video, hlsUrl, this.#hlsLowLatency, (message) => this.#events.hlsError(message));
       })
       .catch((err: unknown) => abort.signal.aborted || this.#events.hlsError(`cannot play HLS (${(err as Error).message})`));
   }

@@ -12,6 +12,8 @@ export async function watchPage(room: string, firstToken: Promise<string>): Prom
   // ?mode=hls forces HLS, ?mode=webrtc forces WebRTC; by default WebRTC with HLS as the fallback.
   const modeParam = params.get('mode');
   const mode = modeParam === 'hls' || modeParam === 'webrtc' ? modeParam : 'auto';
+  // ?hls=standard plays whole HLS segments instead of Low-Latency HLS parts.
+  const hlsLowLatency = params.get('hls') !== 'standard';
   const replayId = params.get('recording');
   const unmute = byId<HTMLButtonElement>('unmute');
   const requestButton = byId<HTMLButtonElement>('request-stage');
@@ -196,7 +198,7 @@ export async function watchPage(room: string, firstToken: Promise<string>): Prom
       await replay(replayId);
     } else {
       setStatus('Connecting…');
-      const show = await client.watch(room, { mode });
+      const show = await client.watch(room, { mode, hlsLowLatency });
       if (show.getTracks().length === 0 && client.mode === 'webrtc') {
         setBadge('WAITING', false);
         setOverlay('Waiting for the host to go live…');

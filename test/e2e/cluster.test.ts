@@ -91,10 +91,15 @@ test('a show with its origin on node A is watched on nodes B and C; the host is 
   assert.equal(master.headers.get('content-type'), 'application/vnd.apple.mpegurl');
   assert.equal(await master.text(), await (await fetch(`${nodes.a.url}/hls/${room}/master.m3u8`)).text(), 'the same playlist as on A');
   const variant = await (await fetch(`${nodes.c.url}/hls/${room}/v1/index.m3u8`)).text();
-  const segment = variant.split('\n').find((l) => l.endsWith('.ts'));
+  const segment = variant.split('\n').find((l) => l.endsWith('.m4s'));
   assert.ok(segment, `a segment is listed (${variant.slice(0, 200)})`);
   const bytes = Buffer.from(await (await fetch(`${nodes.c.url}/hls/${room}/v1/${segment}`)).arrayBuffer());
-  assert.equal(bytes[0], 0x47, 'the segment fetched through node C is MPEG-TS (sync byte)');
+  assert.equal(bytes.toString('latin1', 4, 8), 'moof', 'the segment fetched through node C is an MP4 fragment');
+  // A blocking playlist reload waits on the origin, through the edge, for the next segment.
+  const next = Number(/seg(\d+)\.m4s/.exec(segment)![1]) + 1;
+  const blocked = await fetch(`${nodes.c.url}/hls/${room}/v1/index.m3u8?_HLS_msn=${next}`);
+  assert.equal(blocked.status, 200);
+  assert.match(await blocked.text(), new RegExp(`seg0*${next}\\.m4s`), 'the awaited segment is listed');
   assert.equal((await fetch(`${nodes.b.url}/hls/no-such-room/master.m3u8`)).status, 404, 'a room with no show is still 404 on an edge');
 
   // The show ends for viewers on every node.
