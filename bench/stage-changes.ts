@@ -6,7 +6,7 @@
  * playlist is polled throughout: the media time it gained while the show ran, against the wall
  * time, gives the time lost (the baseline's own shortfall, the playlist's edges, is taken off);
  * the same for the recording (its seconds of video against the show's length). For each change: the time from
- * the action to the first served segment that shows the new layout (this includes HLS's own delay,
+ * the action to the first served LL-HLS part that shows the new layout (this includes HLS's own delay,
  * printed for the baseline as "first segment after go live"). Writes bench/results/stage-changes.json.
  */
 import { execFile } from 'node:child_process';
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
-import { halvesColour, liveStatus, openSolidColourPage, probe, segmentMedia } from '../test/helpers/hls.ts';
+import { halvesColour, liveStatus, openSolidColourPage, PlaylistWatch, probe, segmentMedia } from '../test/helpers/hls.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { sleep } from './lib/proc.ts';
 
@@ -35,61 +35,11 @@ const isBlue = ([r, g, b]: Rgb) => b! > 150 && r! < 90 && g! < 90;
 const layoutOf = ({ left, right }: { left: Rgb; right: Rgb }): Layout | undefined =>
   isRed(left) && isRed(right) ? 'host alone' : isRed(left) && isBlue(right) ? 'host and co-host' : undefined;
 
-/** Every segment of a room's top rendition as it appears: its duration and when it was first listed. */
-class PlaylistWatch {
-  readonly segments: { uri: string; seconds: number; seenAt: number; afterDiscontinuity: boolean }[] = [];
-  readonly #seen = new Set<string>();
-  readonly #url: string;
-  #latest = '';
-  #stopped = false;
-  readonly #done: Promise<void>;
-
-  constructor(url: string) {
-    this.#url = url;
-    this.#done = this.#poll();
-  }
-
-  async #poll(): Promise<void> {
-    while (!this.#stopped) {
-      const res = await fetch(this.#url).catch(() => undefined);
-      if (res?.ok) this.#take(await res.text(), Date.now());
-      await sleep(200);
-    }
-  }
-
-  #take(playlist: string, now: number): void {
-    this.#latest = playlist;
-    let seconds = 0;
-    let discontinuity = false;
-    for (const line of playlist.split('\n')) {
-      if (line.startsWith('#EXTINF:')) seconds = Number.parseFloat(line.slice(8));
-      else if (line.startsWith('#EXT-X-DISCONTINUITY')) discontinuity = true;
-      else if (line.trim() && !line.startsWith('#')) {
-        if (!this.#seen.has(line)) {
-          this.#seen.add(line);
-          this.segments.push({ uri: line, seconds, seenAt: now, afterDiscontinuity: discontinuity });
-        }
-        discontinuity = false;
-      }
-    }
-  }
-
-  /** Media seconds listed between two instants (by when each segment first appeared). */
-  mediaBetween(from: number, to: number): number {
-    return this.segments.filter((s) => s.seenAt > from && s.seenAt <= to).reduce((n, s) => n + s.seconds, 0);
-  }
-
-  /** The layout in the newest listed segment. */
-  async newestLayout(): Promise<Layout | undefined> {
-    const last = this.segments.at(-1);
-    if (!last) return undefined;
-    return layoutOf(await segmentMedia(this.#url, this.#latest, last.uri).then(halvesColour).catch(() => ({ left: [], right: [] })));
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    await this.#done;
-  }
+/** The layout in the newest independent LL-HLS part listed (what a low-latency player can show first). */
+async function newestLayout(watch: PlaylistWatch): Promise<Layout | undefined> {
+  const part = [...watch.latest.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)",INDEPENDENT=YES/g)].at(-1)?.[1];
+  if (!part) return undefined;
+  return layoutOf(await segmentMedia(watch.url, watch.latest, part).then(halvesColour).catch(() => ({ left: [], right: [] })));
 }
 
 /**
@@ -110,6 +60,8 @@ type ShowResult = {
   mediaS: number;
   hlsShortS: number;
   discontinuities: number;
+  /** Per discontinuity, ms between the old run's media end and the new run's start (see PlaylistWatch). */
+  gapsMs: number[];
   recordingS: number;
   /** Seconds of video in the recording (frames / frame rate). */
   recordingVideoS: number;
@@ -140,11 +92,11 @@ async function show(room: string, changes: { name: string; act: (host: Page) => 
   for (const change of changes) {
     const at = Date.now();
     await change.act(host);
-    const layout = await eventually(() => watch.newestLayout(), (l) => l === change.expect, 60_000);
+    const layout = await eventually(() => newestLayout(watch), (l) => l === change.expect, 60_000);
     const layoutMs = Date.now() - at;
     if (layout !== change.expect) throw new Error(`${room}: ${change.name}: the layout never became "${change.expect}"`);
     measured.push({ change: change.name, layoutMs });
-    log(`  ${change.name}: the new layout in a served segment after ${layoutMs} ms`);
+    log(`  ${change.name}: the new layout in a served LL-HLS part after ${layoutMs} ms`);
     await sleep(Math.max(0, at + PHASE_MS - Date.now()));
   }
   await sleep(quietPhases * PHASE_MS);
@@ -168,6 +120,7 @@ async function show(room: string, changes: { name: string; act: (host: Page) => 
     mediaS,
     hlsShortS: measuredS - mediaS,
     discontinuities: watch.segments.filter((s) => s.afterDiscontinuity && s.seenAt > from).length,
+    gapsMs: watch.gapsAtDiscontinuities(from),
     recordingS,
     recordingVideoS,
     recordingShortS: showS - recordingVideoS,
@@ -212,6 +165,7 @@ const report = {
     hlsLostS: perChange((r) => r.hlsShortS),
     recordingLostS: perChange((r) => r.recordingShortS),
     layoutMs: Object.fromEntries(changed.changes.map((c) => [c.change, c.layoutMs])),
+    gapAtDiscontinuityMs: changed.gapsMs,
   },
   baseline,
   changed,
@@ -222,5 +176,6 @@ log('');
 log(`HLS: ${changed.mediaS.toFixed(2)} s of media in ${changed.measuredS.toFixed(2)} s with 4 changes (${changed.discontinuities} discontinuities); baseline ${baseline.mediaS.toFixed(2)} s in ${baseline.measuredS.toFixed(2)} s`);
 log(`recording: ${changed.recordingVideoS.toFixed(2)} s of video (container ${changed.recordingS.toFixed(2)} s) of a ${changed.showS.toFixed(2)} s show with 4 changes; baseline ${baseline.recordingVideoS.toFixed(2)} s (${baseline.recordingS.toFixed(2)} s) of ${baseline.showS.toFixed(2)} s`);
 log(`lost per change: HLS ${report.perChange.hlsLostS} s, recording ${report.perChange.recordingLostS} s`);
+log(`HLS media gap at each discontinuity (by segment dates): ${changed.gapsMs.join(', ')} ms`);
 log(`first segment after go live (HLS's own delay, baseline): ${baseline.firstSegmentMs} ms`);
 log(`wrote ${join(values.out, 'stage-changes.json')}`);

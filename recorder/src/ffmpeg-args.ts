@@ -25,6 +25,10 @@ export function ffmpegArgs(inputs: CompositeInputs, renditions: Rendition[], out
     // SIGINT is only seen between packets, so this bounds a stop after the media is gone, and a
     // stalled stage becomes a restart instead of a hang.
     '-protocol_whitelist', 'pipe,udp,rtp', '-buffer_size', '2097152', '-listen_timeout', String(INPUT_TIMEOUT_S),
+    // Start as soon as every stream's codec is known from the SDP and its first packets, without
+    // reading frames to guess frame rates (the composite is re-timed to FPS anyway): a new
+    // layout's run starts producing sooner.
+    '-probesize', '32', '-analyzeduration', '0', '-fpsprobesize', '0',
     '-f', 'sdp', '-i', 'pipe:0',
     '-filter_complex', compositeFilter(inputs, renditions),
   ];

@@ -73,6 +73,8 @@ type Run = {
   startedAt: number;
   timers: NodeJS.Timeout[];
   outputs: RunOutput[];
+  /** Milliseconds from the run's start to: media flowing to FFmpeg, its first init section (its inputs probed). */
+  marks: { feedMs?: number; initMs?: number };
   /** Its top rendition's recording part, once the run is the live one. */
   recording?: RecordingPartWriter;
 };
@@ -81,7 +83,8 @@ type Run = {
 const LAYOUT_SETTLE_MS = 700;
 /** How long a layout change waits for a track that is still connecting (a co-host's camera after their mic). */
 const CONNECTING_WAIT_MS = 2500;
-const KEYFRAME_RETRY_MS = [1000, 3000, 5000, 8000, 12_000];
+// Often at first: a new run's output waits for a keyframe of every video (the encoder honours one request per 300 ms).
+const KEYFRAME_RETRY_MS = [300, 650, 1000, 1500, 2000, 3000, 5000, 8000, 12_000];
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
 /** A run that lasted this long resets the crash backoff. */
@@ -122,6 +125,8 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   #settle: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #ready = false;
+  /** The live run is being drained before the next one takes over. */
+  #switching = false;
   /** Fixed by the first run (the host's camera height caps it), so every run has one size. */
   #ladder: LiveLadder | undefined;
   #renditions: Rendition[] | undefined;
@@ -254,7 +259,7 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
       // Timestamp chatter at debug; the last lines are in the failure report if FFmpeg dies.
       onStderr: (line) => this.#o.logger.debug({ ffmpeg: line, pid: proc.pid }, 'ffmpeg says'),
     });
-    const run: Run = { key, proc, session, startedAt: Date.now(), timers: [], outputs: this.renditions.map(() => ({ waiting: [] })) };
+    const run: Run = { key, proc, session, startedAt: Date.now(), timers: [], outputs: this.renditions.map(() => ({ waiting: [] })), marks: {} };
     this.renditions.forEach((_, i) => {
       const splitter = new Fmp4Splitter(
         (init) => this.#onInit(run, i, init),
@@ -278,6 +283,7 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     if (this.#run !== run && this.#next !== run) return;
     try {
       await session.start();
+      run.marks.feedMs = Date.now() - run.startedAt;
     } catch (err) {
       this.#o.logger.warn({ err }, 'cannot start the feed');
     }
@@ -288,6 +294,7 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   }
 
   #onInit(run: Run, rendition: number, bytes: Buffer): void {
+    run.marks.initMs ??= Date.now() - run.startedAt;
     try {
       run.outputs[rendition]!.init = describeInit(bytes);
     } catch (err) {
@@ -301,23 +308,44 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
     const output = run.outputs[rendition]!;
     if (!output.init) return;
     const fragment = describeFragment(bytes, output.init);
+    if (!fragment) {
+      // Audio that outlived the video at a run's end: the recording keeps it; it makes no LL-HLS part.
+      if (run === this.#run && rendition === 0) run.recording?.write(bytes);
+      return;
+    }
     if (run === this.#run) return this.#deliver(run, rendition, fragment);
     if (run !== this.#next) return;
     output.waiting.push(fragment);
-    if (run.outputs.every((o) => o.waiting.length > 0)) this.#switchTo(run);
+    if (!this.#switching && run.outputs.every((o) => o.waiting.length > 0)) void this.#switchTo(run);
   }
 
-  /** The next run has media in every rendition: the ladder and the recording go on from it. */
-  #switchTo(next: Run): void {
+  /**
+   * The next run has media in every rendition: the ladder and the recording go on from it. The
+   * live run is drained first (stopped, and what it still had in its filters and encoders is
+   * delivered), since under load it can lag seconds behind; the new run's fragments wait meanwhile.
+   * The two overlap by a little (a player sees up to a segment twice) rather than leave a gap.
+   */
+  async #switchTo(next: Run): Promise<void> {
+    this.#switching = true;
     const previous = this.#run;
+    if (previous) await this.#retire(previous);
+    this.#switching = false;
+    if (this.#run === previous) this.#run = undefined;
+    if (this.#next !== next) {
+      // Replaced or stopped while the live run drained: a newer run (if any) takes over when it has media.
+      if (!this.#run && this.#state === 'running') this.#state = 'restarting';
+      return;
+    }
     this.#run = next;
     this.#next = undefined;
     next.outputs.forEach((output, i) => {
       this.#begin(next, i);
-      for (const fragment of output.waiting.splice(0)) this.#deliver(next, i, fragment);
+      // From its newest keyframe on: what it made before that is older than the live run's last
+      // output (one rendition can be ready seconds before another), and would replay the past.
+      const waiting = output.waiting.splice(0);
+      for (const fragment of waiting.slice(Math.max(0, waiting.findLastIndex((f) => f.independent)))) this.#deliver(next, i, fragment);
     });
-    this.#o.logger.info({ pid: next.proc.pid, afterMs: Date.now() - next.startedAt }, 'new layout live');
-    if (previous) void this.#retire(previous);
+    this.#o.logger.info({ pid: next.proc.pid, afterMs: Date.now() - next.startedAt, ...next.marks }, 'new layout live');
   }
 
   /** Rendition `i` of the ladder (and, for the top one, a new recording part) starts on this run's output. */

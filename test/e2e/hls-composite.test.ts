@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, RESULTS_DIR, useServerAndBrowser } from '../helpers/browser.ts';
-import { halvesColour, liveStatus, openSolidColourPage, probe, segmentMedia, segmentsOf, videoPlayback } from '../helpers/hls.ts';
+import { halvesColour, liveStatus, openSolidColourPage, PlaylistWatch, probe, segmentMedia, segmentsOf, videoPlayback } from '../helpers/hls.ts';
 
 const env = useServerAndBrowser({ HLS: 'true' });
 
@@ -14,7 +14,10 @@ const isBlue = ([r, g, b]: Rgb) => b! > 150 && r! < 90 && g! < 90;
 const hostAlone = (c: Halves | undefined) => c !== undefined && isRed(c.left) && isRed(c.right);
 const hostAndCoHost = (c: Halves | undefined) => c !== undefined && isRed(c.left) && isBlue(c.right);
 
-/** Watches a room's top HLS rendition: every playlist fetched, and the colours of its newest segment. */
+/**
+ * Watches a room's top HLS rendition: every playlist fetched, and the colours of its newest
+ * independent LL-HLS part (a few frames to decode: the test's own load stays small).
+ */
 function watchTopRendition(room: string) {
   const origin = env.server.url;
   const playlistUrl = `${origin}/hls/${room}/v0/index.m3u8`;
@@ -25,8 +28,8 @@ function watchTopRendition(room: string) {
     async newest(): Promise<Halves | undefined> {
       const playlist = await (await fetch(playlistUrl)).text();
       playlistsSeen.push(playlist);
-      const segment = segmentsOf(playlist).at(-1);
-      return segment ? segmentMedia(playlistUrl, playlist, segment).then(halvesColour).catch(() => undefined) : undefined;
+      const part = [...playlist.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)",INDEPENDENT=YES/g)].at(-1)?.[1];
+      return part ? segmentMedia(playlistUrl, playlist, part).then(halvesColour).catch(() => undefined) : undefined;
     },
   };
 }
@@ -68,7 +71,7 @@ test('with a co-host on stage the HLS output shows host and co-host side by side
   await blueCoHostOnStage(host, room);
   const both = await eventually(() => top.newest(), hostAndCoHost, SLOW_MS);
   const compositeMs = Date.now() - acceptedAt;
-  process.stdout.write(`# co-host accepted → composite (host left, co-host right) in a served segment: ${compositeMs} ms\n`);
+  process.stdout.write(`# co-host accepted → composite (host left, co-host right) in a served LL-HLS part: ${compositeMs} ms\n`);
   assert.ok(hostAndCoHost(both), `host left, co-host right: ${JSON.stringify(both)}`);
 
   // hls.js rebuffers at the discontinuity; on a starved machine that takes a while, but playback must go on.
@@ -100,11 +103,15 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   const top = watchTopRendition(room);
   const liveAt = Date.now();
   const { host } = await redHostLive(room, top);
+  // Every segment as it is listed, with its date: where a stage change's discontinuity falls, the
+  // old run's media must end where the new run's begins.
+  const timeline = new PlaylistWatch(top.playlistUrl);
   await blueCoHostOnStage(host, room);
   const joined = await eventually(() => top.newest(), hostAndCoHost, SLOW_MS);
   assert.ok(hostAndCoHost(joined), `composite with the co-host: ${JSON.stringify(joined)}`);
 
   // The host hides the co-host's camera (the producer is paused): the host fills the frame again.
+  const hideAt = Date.now();
   await host.locator('#stage-list button', { hasText: 'hide cam' }).click();
   const hidden = await eventually(() => top.newest(), hostAlone, SLOW_MS);
   assert.ok(hostAlone(hidden), `a paused camera leaves the layout: ${JSON.stringify(hidden)}`);
@@ -113,6 +120,7 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   assert.ok(hostAndCoHost(shown), `the resumed camera is back in the layout: ${JSON.stringify(shown)} (recorder ${JSON.stringify((await liveStatus(origin, room)).recorder)})`);
 
   // The host's connection drops; the SDK reconnects and produces anew (new producer ids).
+  const cutAt = Date.now();
   const before = await liveStatus(origin, room);
   const cut = [...env.server.io.sockets.sockets.values()].filter((s) => {
     const claims = s.data.claims as { role: string; room: string } | undefined;
@@ -146,6 +154,18 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   // One show, one recording, covering the show apart from the restarts' gaps.
   await host.locator('#stop').click();
   const showS = (Date.now() - liveAt) / 1000;
+  await eventually(async () => timeline.latest, (t) => t.includes('#EXT-X-ENDLIST'), 15_000);
+  await timeline.stop();
+  // A co-host joining loses no HLS time (at most 0.3 s at its discontinuities): the host-only run
+  // goes on until the new layout's has media. A camera hidden (and what follows it) can still
+  // lose time: the running composite stalls as soon as one of its inputs stops; printed here.
+  const joinGaps = timeline.gapsAtDiscontinuities(0, hideAt);
+  const laterGaps = timeline.gapsAtDiscontinuities(hideAt, cutAt);
+  const reconnect = timeline.gapsAtDiscontinuities(cutAt);
+  process.stdout.write(`# HLS media gap at each discontinuity, ms: co-host joins ${joinGaps.join(', ')}; camera hidden, shown ${laterGaps.join(', ')}; host reconnect ${reconnect.join(', ')}\n`);
+  assert.ok(joinGaps.length >= 1 && laterGaps.length >= 2, `a discontinuity per stage change (${joinGaps.length}, ${laterGaps.length})`);
+  for (const gap of joinGaps) assert.ok(gap <= 300, `no more than 0.3 s lost as the co-host joins (${joinGaps.join(', ')} ms)`);
+  const hlsS = timeline.segments.reduce((n, seg) => n + seg.seconds, 0);
   const listed = await eventually(
     async () => ((await (await fetch(`${origin}/api/recordings?room=${room}`)).json()) as { recordings: { status: string; url?: string }[] }).recordings,
     (r) => r[0]?.status === 'ready',
@@ -153,6 +173,9 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   );
   assert.equal(listed.length, 1, 'one recording for the show');
   const probed = await probe(`${origin}${listed[0]!.url}`);
-  process.stdout.write(`# show with 4 stage changes (co-host joins, camera hidden, shown, host reconnects) ${showS.toFixed(2)} s, recording ${probed.duration.toFixed(2)} s\n`);
-  assert.ok(probed.duration > showS / 2, `the recording (${probed.duration} s) covers most of the show (${showS} s)`);
+  const recordingS = probed.duration - probed.start;
+  process.stdout.write(`# show with 4 stage changes (co-host joins, camera hidden, shown, host reconnects) ${showS.toFixed(2)} s, HLS ${hlsS.toFixed(2)} s, recording ${recordingS.toFixed(2)} s\n`);
+  assert.ok(recordingS > showS / 2, `the recording (${recordingS} s) covers most of the show (${showS} s)`);
+  // The recording is made of the same fragments as the top rendition: no more is missing from it.
+  assert.ok(Math.abs(recordingS - hlsS) <= 1.5, `the recording (${recordingS} s) holds what HLS listed (${hlsS} s)`);
 });

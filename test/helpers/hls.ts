@@ -74,12 +74,13 @@ export async function halvesColour(input: string): Promise<{ left: number[]; rig
 
 /** The segment URIs of a media playlist, in order. */
 /**
- * A complete segment of a live fMP4 playlist as a playable file (its init section, then the
- * segment), for ffprobe and ffmpeg: the last complete one unless `segment` names one.
+ * A complete segment (or an independent LL-HLS part) of a live fMP4 playlist as a playable file
+ * (its init section, then the media), for ffprobe and ffmpeg: the last complete segment unless
+ * `segment` names one.
  */
 export async function segmentMedia(playlistUrl: string, playlist: string, segment = segmentsOf(playlist).at(-1)): Promise<string> {
   if (!segment) throw new Error('no complete segment listed');
-  const before = playlist.slice(0, playlist.indexOf(`\n${segment}`));
+  const before = playlist.slice(0, playlist.indexOf(segment));
   const init = [...before.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].at(-1)?.[1];
   if (!init) throw new Error(`no EXT-X-MAP before ${segment}`);
   const bytes = await Promise.all([init, segment].map(async (uri) => {
@@ -103,4 +104,70 @@ export async function videoPlayback(page: Page, selector: string): Promise<{ cur
     const v = document.querySelector(sel) as HTMLVideoElement | null;
     return { currentTime: v?.currentTime ?? 0, frames: v?.getVideoPlaybackQuality().totalVideoFrames ?? 0, width: v?.videoWidth ?? 0 };
   }, selector);
+}
+
+/** Every segment of a live media playlist as it appears (polled every 200 ms): its duration, date, and when it was first listed. */
+export class PlaylistWatch {
+  readonly segments: { uri: string; seconds: number; seenAt: number; afterDiscontinuity: boolean; dateMs: number }[] = [];
+  readonly #seen = new Set<string>();
+  readonly url: string;
+  /** The last playlist fetched. */
+  latest = '';
+  #stopped = false;
+  readonly #done: Promise<void>;
+
+  constructor(url: string) {
+    this.url = url;
+    this.#done = this.#poll();
+  }
+
+  async #poll(): Promise<void> {
+    while (!this.#stopped) {
+      const res = await fetch(this.url).catch(() => undefined);
+      if (res?.ok) this.#take(await res.text(), Date.now());
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  #take(playlist: string, now: number): void {
+    this.latest = playlist;
+    let seconds = 0;
+    let discontinuity = false;
+    let dateMs = Number.NaN;
+    for (const line of playlist.split('\n')) {
+      if (line.startsWith('#EXTINF:')) seconds = Number.parseFloat(line.slice(8));
+      else if (line.startsWith('#EXT-X-PROGRAM-DATE-TIME:')) dateMs = Date.parse(line.slice(25));
+      else if (line.startsWith('#EXT-X-DISCONTINUITY')) discontinuity = true;
+      else if (line.trim() && !line.startsWith('#')) {
+        if (!this.#seen.has(line)) {
+          this.#seen.add(line);
+          this.segments.push({ uri: line, seconds, seenAt: now, afterDiscontinuity: discontinuity, dateMs });
+        }
+        discontinuity = false;
+      }
+    }
+  }
+
+  /**
+   * At each discontinuity, the time between where the old run's media ended and the new run's
+   * began, by the segments' dates (the server dates a run's segments by media time from its first
+   * fragment's arrival, never earlier than the last run's end): a run that stalled before it was
+   * replaced shows here as a gap.
+   */
+  gapsAtDiscontinuities(from: number, to = Number.POSITIVE_INFINITY): number[] {
+    return this.segments.flatMap((s, i) => {
+      const before = this.segments[i - 1];
+      return s.afterDiscontinuity && s.seenAt > from && s.seenAt <= to && before ? [Math.round(s.dateMs - (before.dateMs + before.seconds * 1000))] : [];
+    });
+  }
+
+  /** Media seconds listed between two instants (by when each segment first appeared). */
+  mediaBetween(from: number, to: number): number {
+    return this.segments.filter((s) => s.seenAt > from && s.seenAt <= to).reduce((n, s) => n + s.seconds, 0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#done;
+  }
 }

@@ -32,8 +32,11 @@ export function describeInit(bytes: Buffer): Fmp4Init {
   throw new Error('no video track in the init section');
 }
 
-/** Measures a fragment by its video track's run of samples. */
-export function describeFragment(bytes: Buffer, init: Fmp4Init): Fmp4Fragment {
+/**
+ * Measures a fragment by its video track's run of samples; undefined for a fragment without video
+ * (FFmpeg's very last one can hold only the audio that was still buffered).
+ */
+export function describeFragment(bytes: Buffer, init: Fmp4Init): Fmp4Fragment | undefined {
   const file = ISOBoxer.parseBuffer(arrayBufferOf(bytes));
   for (const traf of file.fetchAll('traf')) {
     const tfhd = findBox(traf, 'tfhd') as Fields | undefined;
@@ -51,7 +54,7 @@ export function describeFragment(bytes: Buffer, init: Fmp4Init): Fmp4Fragment {
       independent: samples.length > 0 && isSync(firstFlags),
     };
   }
-  throw new Error('fragment without the video track');
+  return undefined;
 }
 
 function findBox(box: { type: string; boxes?: { type: string }[] }, type: string): object | undefined {
