@@ -42,9 +42,14 @@ export function playHls(video: HTMLVideoElement, url: string, lowLatency: boolea
 
 function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement, url: string, lowLatency: boolean, onFatal: (message: string) => void): () => void {
   // Two segments behind the live edge: a few seconds of delay, few stalls.
-  // Low-latency mode plays the server's LL-HLS parts PART-HOLD-BACK behind the live edge; the
-  // segment counts apply to whole segments (without it, or a server without parts).
-  const hls = new Hls({ lowLatencyMode: lowLatency, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 });
+  // Low-latency mode plays the server's LL-HLS parts PART-HOLD-BACK behind the live edge (a
+  // liveSync* setting would override that hold-back, so none is given) and speeds up a little to
+  // get back to it; without it, whole segments two target durations behind.
+  const hls = new Hls(
+    lowLatency
+      ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1, backBufferLength: 30 }
+      : { lowLatencyMode: false, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 },
+  );
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
