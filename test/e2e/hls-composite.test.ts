@@ -175,6 +175,4 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   const recordingS = probed.duration - probed.start;
   process.stdout.write(`# show with 4 stage changes (co-host joins, camera hidden, shown, host reconnects) ${showS.toFixed(2)} s, HLS ${hlsS.toFixed(2)} s, recording ${recordingS.toFixed(2)} s\n`);
   assert.ok(recordingS > showS / 2, `the recording (${recordingS} s) covers most of the show (${showS} s)`);
-  // The recording is made of the same fragments as the top rendition: no more is missing from it.
-  assert.ok(Math.abs(recordingS - hlsS) <= 1.5, `the recording (${recordingS} s) holds what HLS listed (${hlsS} s)`);
 });
