@@ -119,7 +119,6 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   assert.ok(hostAndCoHost(shown), `the resumed camera is back in the layout: ${JSON.stringify(shown)} (recorder ${JSON.stringify((await liveStatus(origin, room)).recorder)})`);
 
   // The host's connection drops; the SDK reconnects and produces anew (new producer ids).
-  const cutAt = Date.now();
   const before = await liveStatus(origin, room);
   const cut = [...env.server.io.sockets.sockets.values()].filter((s) => {
     const claims = s.data.claims as { role: string; room: string } | undefined;
@@ -160,10 +159,11 @@ test('a paused camera and a host whose producers are replaced after a reconnect 
   // lose time: the running composite stalls as soon as one of its inputs stops; printed here.
   // Printed, not yet bounded: on a loaded machine a run can fall behind before it is replaced, and
   // a run stalls when one of its inputs stops (see recorder/README.md); bench:stage-changes measures it.
-  const gaps = timeline.gapsAtDiscontinuities(0, cutAt);
-  const reconnect = timeline.gapsAtDiscontinuities(cutAt);
-  process.stdout.write(`# HLS media gap at each discontinuity, ms: co-host joins, camera hidden, shown: ${gaps.join(', ')}; host reconnect ${reconnect.join(', ')}\n`);
-  assert.ok(gaps.length >= 3, `a discontinuity per stage change (${gaps.join(', ')})`);
+  // In order: the co-host joins, the camera is hidden, shown, the host reconnects (a change can
+  // take two runs: a co-host's audio, then their camera).
+  const gaps = timeline.gapsAtDiscontinuities(0);
+  process.stdout.write(`# HLS media gap at each discontinuity, ms: ${gaps.join(', ')}\n`);
+  assert.ok(gaps.length >= 4, `a discontinuity per stage change (${gaps.join(', ')})`);
   const hlsS = timeline.segments.reduce((n, seg) => n + seg.seconds, 0);
   const listed = await eventually(
     async () => ((await (await fetch(`${origin}/api/recordings?room=${room}`)).json()) as { recordings: { status: string; url?: string }[] }).recordings,
