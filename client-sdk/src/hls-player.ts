@@ -41,7 +41,6 @@ export function playHls(video: HTMLVideoElement, url: string, lowLatency: boolea
 }
 
 function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement, url: string, lowLatency: boolean, onFatal: (message: string) => void): () => void {
-  // Two segments behind the live edge: a few seconds of delay, few stalls.
   // Low-latency mode plays the server's LL-HLS parts PART-HOLD-BACK behind the live edge (a
   // liveSync* setting would override that hold-back, so none is given) and speeds up a little to
   // get back to it; without it, whole segments two target durations behind.

@@ -27,7 +27,6 @@ const MAX_REDIRECTS = 2;
 /** Refusals that pass by themselves: the room is between origins, or its node is busy. */
 const PASSING = new Set<OnstageRequestError['code']>(['UNAVAILABLE', 'TIMEOUT']);
 
-
 /**
  * One person's connection to an Onstage room: `goLive` as the host, or `watch` as a viewer (who
  * may be brought on stage and then `publish`). One client is one participant. It survives network

@@ -7,7 +7,6 @@ import type { RemoteParticipants } from './remote-participants.ts';
 import { OnstageRequestError, type SignallingChannel } from './signalling-channel.ts';
 import type { WatchModeController } from './watch-mode.ts';
 
-
 type ShowReceiverDeps = {
   media: MediaSession;
   remote: RemoteParticipants;

@@ -124,7 +124,6 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   #queue: Promise<void> = Promise.resolve();
   #settle: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
-  #ready = false;
   /** The live run is being drained before the next one takes over. */
   #switching = false;
   /** Fixed by the first run (the host's camera height caps it), so every run has one size. */
@@ -156,12 +155,12 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   }
 
   get ready(): boolean {
-    return this.#ready;
+    return this.#ladder?.ready ?? false;
   }
 
   /** The live HLS, once players may start. */
   get hls(): LiveLadder | undefined {
-    return this.#ready ? this.#ladder : undefined;
+    return this.ready ? this.#ladder : undefined;
   }
 
   status() {
@@ -363,31 +362,32 @@ export class ShowRecorder extends EventEmitter<RecorderEvents> {
   }
 
   #deliver(run: Run, rendition: number, fragment: Fmp4Fragment): void {
+    const wasReady = this.ready;
     this.#ladder?.renditions[rendition]?.append(fragment);
     if (rendition === 0) run.recording?.write(fragment.bytes);
-    if (!this.#ready && this.#ladder?.ready) {
-      this.#ready = true;
-      this.emit('ready');
-    }
+    if (!wasReady && this.ready) this.emit('ready');
   }
 
   /** Stops a run that is no longer wanted (replaced, or the show ends) and closes what it owns. */
   async #retire(run: Run): Promise<void> {
-    for (const t of run.timers) clearTimeout(t);
     const started = Date.now();
     const exit = await run.proc.stop();
+    await this.#release(run);
+    this.#o.logger.info({ pid: run.proc.pid, code: exit.code, signal: exit.signal, stopMs: Date.now() - started }, 'ffmpeg stopped');
+  }
+
+  /** Closes what a run owns once its FFmpeg is gone: timers, the feed's consumers, its recording part. */
+  async #release(run: Run): Promise<void> {
+    for (const t of run.timers) clearTimeout(t);
     run.session.close();
     await run.recording?.close();
-    this.#o.logger.info({ pid: run.proc.pid, code: exit.code, signal: exit.signal, stopMs: Date.now() - started }, 'ffmpeg stopped');
   }
 
   #onExit(run: Run, exit: FfmpegExit): void {
     if (run.proc.stopping) return;
     if (this.#run === run) this.#run = undefined;
     if (this.#next === run) this.#next = undefined;
-    for (const t of run.timers) clearTimeout(t);
-    run.session.close();
-    void run.recording?.close();
+    void this.#release(run);
     const message = `ffmpeg exited (code ${exit.code}, signal ${exit.signal}): ${exit.stderrTail.slice(-3).join(' / ')}`;
     if (Date.now() - run.startedAt > HEALTHY_RUN_MS) this.#failStreak = 0;
     this.#fail('ffmpeg_exited', message);

@@ -54,8 +54,11 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('data'),
   FFMPEG_PATH: z.string().min(1).optional(),
   HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(1),
-  /** Low-Latency HLS part (FFmpeg fragment) duration. */
-  HLS_PART_SECONDS: z.coerce.number().min(0.1).max(1).default(0.2),
+  /**
+   * Low-Latency HLS part (FFmpeg fragment) duration. At least 0.2 s: PART-TARGET is a part plus a
+   * frame, and every part but a segment's last must be 85% of it (6 frames of 7 at 30 fps).
+   */
+  HLS_PART_SECONDS: z.coerce.number().min(0.2).max(1).default(0.2),
   HLS_LIST_SIZE: Count(100).default(6),
   HLS_RETAIN_MS: Ms.default(60_000),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),

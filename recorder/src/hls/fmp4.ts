@@ -33,11 +33,12 @@ export function describeInit(bytes: Buffer): Fmp4Init {
 }
 
 /**
- * Measures a fragment by its video track's run of samples; undefined for a fragment without video
+ * Measures a fragment (its moof) by its video track's run of samples; undefined for a fragment without video
  * (FFmpeg's very last one can hold only the audio that was still buffered).
  */
 export function describeFragment(bytes: Buffer, init: Fmp4Init): Fmp4Fragment | undefined {
-  const file = ISOBoxer.parseBuffer(arrayBufferOf(bytes));
+  // The moof comes first; the mdat after it (most of the bytes) need not be copied or read.
+  const file = ISOBoxer.parseBuffer(arrayBufferOf(bytes.subarray(0, bytes.readUInt32BE(0))));
   for (const traf of file.fetchAll('traf')) {
     const tfhd = findBox(traf, 'tfhd') as Fields | undefined;
     if (num(tfhd, 'track_ID') !== init.videoTrackId) continue;
@@ -95,7 +96,8 @@ export class Fmp4Splitter {
       if (size < header) throw new Error(`bad MP4 box size ${size}`);
       if (this.#pending.length < size) return;
       const type = this.#pending.toString('latin1', 4, 8);
-      const box = Buffer.from(this.#pending.subarray(0, size));
+      // A view, not a copy: every chunk is a buffer of its own, and init and fragments are concatenated anew.
+      const box = this.#pending.subarray(0, size);
       this.#pending = this.#pending.subarray(size);
       this.#box(type, box);
     }

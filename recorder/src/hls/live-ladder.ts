@@ -22,6 +22,8 @@ export class LiveLadder {
   readonly renditions: LiveRendition[];
   readonly #master: string;
   readonly #timing: HlsTiming;
+  /** Each rendition's playlist as last written, and the renditions' versions it was written at: every player asks every part. */
+  readonly #written = new Map<number, { versions: string; text: string }>();
 
   constructor(renditions: Rendition[], timing: HlsTiming) {
     this.renditions = renditions.map(() => new LiveRendition(timing));
@@ -74,11 +76,21 @@ export class LiveLadder {
         return { status: 503, body: 'the requested segment is late', contentType: 'text/plain', cacheControl: NO_CACHE };
       }
     }
+    return { status: 200, body: this.#playlistText(index), contentType: PLAYLIST_TYPE, cacheControl: NO_CACHE };
+  }
+
+  /** Rendition `index`'s playlist (with the other renditions' reports), written again only after a change. */
+  #playlistText(index: number): string {
+    const versions = this.renditions.map((r) => r.version).join(',');
+    const written = this.#written.get(index);
+    if (written?.versions === versions) return written.text;
     const reports = this.renditions.flatMap((r, i) => {
       const edge = r.edge();
       return i !== index && edge ? [{ uri: `../v${i}/index.m3u8`, edge }] : [];
     });
-    return { status: 200, body: rendition.playlist(reports), contentType: PLAYLIST_TYPE, cacheControl: NO_CACHE };
+    const text = this.renditions[index]!.playlist(reports);
+    this.#written.set(index, { versions, text });
+    return text;
   }
 
   #holdMs(): number {

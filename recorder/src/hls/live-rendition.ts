@@ -54,6 +54,7 @@ export class LiveRendition {
   /** The wall clock at the current run's first fragment and that fragment's media time: segment dates follow media time from it. */
   #anchor: { wallMs: number; mediaS: number } | undefined;
   #ended = false;
+  #version = 0;
   readonly #waiters = new Set<() => void>();
 
   constructor(timing: HlsTiming) {
@@ -62,6 +63,11 @@ export class LiveRendition {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  /** Changes whenever what the playlist lists changes. */
+  get version(): number {
+    return this.#version;
   }
 
   /** Fragments that follow come from a new FFmpeg run with this init section. */
@@ -219,6 +225,7 @@ export class LiveRendition {
   }
 
   #wake(): void {
+    this.#version++;
     for (const check of [...this.#waiters]) check();
   }
 }
