@@ -6,12 +6,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$SECONDS
 say() { printf '[setup %4ss] %s\n' "$((SECONDS - started))" "$*" >&2; }
 
-# Packages the server uses: FFmpeg (recorder), gdb (the worker watchdog logs a hung worker's stacks),
-# curl and procps (health checks, process tools). The tests also use Chromium (end-to-end tests),
+# Packages the server uses: GStreamer with PyGObject (the recorder's stage mixer composites and
+# encodes), FFmpeg (packages the mixer's output, RTMP ingest, recordings), gdb (the worker watchdog
+# logs a hung worker's stacks), curl and procps (health checks, process tools). The tests also use Chromium (end-to-end tests),
 # iproute2 and util-linux (a private network namespace), redis-server (cluster tests start their
 # own) and docker-compose (it checks docker-compose.yml). `--server-only` (the container image)
 # leaves the test packages out.
-packages=(ffmpeg gdb curl procps)
+packages=(ffmpeg gdb curl procps python3-gi gir1.2-gst-plugins-base-1.0 gstreamer1.0-plugins-base
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 [[ ${1:-} == --server-only ]] || packages+=(chromium iproute2 util-linux redis-server docker-compose)
 need=()
 for p in "${packages[@]}"; do

@@ -45,6 +45,8 @@ export const LiveStatus = z.object({
   recorder: z
     .object({
       state: z.enum(['starting', 'running', 'restarting', 'stopping', 'stopped']),
+      /** The stage mixer (GStreamer: composite + encodings) and the FFmpeg that packages its output. */
+      mixerPid: z.number().optional(),
       ffmpegPid: z.number().optional(),
       restarts: z.number(),
       lastError: z.object({ reason: z.string(), message: z.string(), at: z.string() }).optional(),

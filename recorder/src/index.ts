@@ -1,8 +1,9 @@
 export { resolveFfmpeg, type FfmpegBinaries } from './ffmpeg-binary.ts';
-export { FfmpegProcess, type FfmpegExit } from './ffmpeg-process.ts';
+export { MediaProcess, type ProcessExit } from './media-process.ts';
 export type { Rendition, StageMember } from './layout.ts';
 export { RecordingStore, MEDIA_FILE } from './recording-store.ts';
-export type { RtpCodec } from './sdp.ts';
+export type { RtpCodec } from './rtp-codec.ts';
+export { resolveStageMixer, type StageMixerTool } from './stage-mixer.ts';
 export {
   ShowRecorder,
   type FeedSession,

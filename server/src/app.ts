@@ -122,7 +122,7 @@ export class OnstageServer {
       workersAlive: () => pool.aliveCount,
       peersPerWorker: () => rooms.peersPerWorker(),
       workerPids: () => new Map(pool.workers().map((w) => [w.index, w.worker.pid])),
-      recorderPids: () => recordings.ffmpegPids(),
+      recorderProcesses: () => recordings.recorderProcesses(),
       roomMessages: () => rooms.roomMessages(),
       connectionsRefused: () => guard.refused(),
       pipedOut: () => edges?.pipedProducers() ?? new Map(),

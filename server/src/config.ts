@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   HLS: Bool.default(true),
   DATA_DIR: z.string().min(1).default('data'),
   FFMPEG_PATH: z.string().min(1).optional(),
+  /** The Python that runs the stage mixer (it needs PyGObject and GStreamer, Debian's packages). */
+  MIXER_PYTHON: z.string().min(1).optional(),
   HLS_SEGMENT_SECONDS: z.coerce.number().int().min(1).max(10).default(1),
   /**
    * Low-Latency HLS part (FFmpeg fragment) duration. At least 0.2 s: PART-TARGET is a part plus a
@@ -149,6 +151,7 @@ export type Config = {
     /** Absolute; recordings in recordings/ (live HLS is served from memory). */
     dataDir: string;
     ffmpegPath: string | undefined;
+    mixerPython: string | undefined;
     segmentSeconds: number;
     partSeconds: number;
     listSize: number;
@@ -237,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: e.HLS,
       dataDir: resolve(e.DATA_DIR),
       ffmpegPath: e.FFMPEG_PATH,
+      mixerPython: e.MIXER_PYTHON,
       segmentSeconds: e.HLS_SEGMENT_SECONDS,
       partSeconds: e.HLS_PART_SECONDS,
       listSize: e.HLS_LIST_SIZE,

@@ -11,7 +11,7 @@ export type MetricsSources = {
   /** Worker index → process id of the live workers. */
   workerPids(): Map<number, number>;
   /** Room → process id of its recorder's FFmpeg. */
-  recorderPids(): Map<string, number>;
+  recorderProcesses(): { room: string; process: 'mixer' | 'ffmpeg'; pid: number }[];
   /** Open room → server → client messages it has sent (each recipient counts). */
   roomMessages(): Map<string, number>;
   /** Connections closed on arrival, by the limit they hit (total, per_address). */
@@ -67,7 +67,7 @@ export class Metrics {
     });
     this.#recorderFailures = new Counter({
       name: 'onstage_recorder_failures_total',
-      help: 'Recorder failures by reason (ffmpeg_exited, disk_full, feed_failed, no_ffmpeg, data_dir_unwritable)',
+      help: 'Recorder failures by reason (ffmpeg_exited, mixer_exited, disk_full, no_ffmpeg, no_mixer, data_dir_unwritable)',
       labelNames: ['reason'],
       registers,
     });
@@ -103,13 +103,13 @@ export class Metrics {
       registers,
     });
     new Gauge({
-      name: 'onstage_recorder_ffmpeg_info',
-      help: "One series per running recorder, labelled with its room and FFmpeg's process id",
-      labelNames: ['room', 'pid'],
+      name: 'onstage_recorder_process_info',
+      help: "One series per process of a running recorder (its stage mixer, its FFmpeg), labelled with its room and process id",
+      labelNames: ['room', 'process', 'pid'],
       registers,
       collect() {
         this.reset();
-        for (const [room, pid] of sources.recorderPids()) this.set({ room, pid: String(pid) }, 1);
+        for (const { room, process, pid } of sources.recorderProcesses()) this.set({ room, process, pid: String(pid) }, 1);
       },
     });
     new Counter({

@@ -61,6 +61,13 @@ export async function probe(input: string): Promise<{ streams: ProbedStream[]; d
   return { streams: out.streams, duration: Number.parseFloat(out.format.duration ?? 'NaN'), start: Number.parseFloat(out.format.start_time ?? '0') };
 }
 
+/** The time between consecutive video frames of a file (or URL), by their timestamps, ms. */
+export async function frameGaps(input: string): Promise<number[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', input], { maxBuffer: 1 << 26 });
+  const times = stdout.split('\n').map(Number.parseFloat).filter(Number.isFinite).sort((a, b) => a - b);
+  return times.slice(1).map((t, i) => Math.round((t - times[i]!) * 1000));
+}
+
 /** The average colour of the left and right halves of the middle band (a quarter of the height) of the last decoded frame. */
 export async function halvesColour(input: string): Promise<{ left: number[]; right: number[] }> {
   const { stdout } = await run(
@@ -158,6 +165,14 @@ export class PlaylistWatch {
     return this.segments.flatMap((s, i) => {
       const before = this.segments[i - 1];
       return s.afterDiscontinuity && s.seenAt > from && s.seenAt <= to && before ? [Math.round(s.dateMs - (before.dateMs + before.seconds * 1000))] : [];
+    });
+  }
+
+  /** Between each segment and the next, the media time (by their dates) neither covers, ms (negative: overlap). */
+  gaps(): number[] {
+    return this.segments.slice(1).map((s, i) => {
+      const before = this.segments[i]!;
+      return Math.round(s.dateMs - (before.dateMs + before.seconds * 1000));
     });
   }
 

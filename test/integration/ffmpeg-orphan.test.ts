@@ -7,8 +7,8 @@ import { eventually } from '../helpers/browser.ts';
 test('FFmpeg never outlives the server: SIGKILL of its parent stops it at once', { timeout: 30_000 }, async () => {
   // A parent that starts FFmpeg the way the recorder does, on an endless input, and prints its pid.
   const script = `
-    const { FfmpegProcess } = await import(${JSON.stringify(new URL('../../recorder/src/ffmpeg-process.ts', import.meta.url).pathname)});
-    const p = new FfmpegProcess('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-f', 'null', '-'], { cwd: '/tmp', stdin: '' });
+    const { MediaProcess } = await import(${JSON.stringify(new URL('../../recorder/src/media-process.ts', import.meta.url).pathname)});
+    const p = new MediaProcess('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'warning', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-f', 'null', '-'], { cwd: '/tmp', stdin: '' });
     console.log(p.pid);
     setInterval(() => {}, 1000);
   `;

@@ -4,27 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveFfmpeg } from '../../recorder/src/ffmpeg-binary.ts';
-import { ffmpegArgs, outputFd } from '../../recorder/src/ffmpeg-args.ts';
-import { compositeFilter, gridCells, LADDER, renditionsFor } from '../../recorder/src/layout.ts';
+import { outputFd, packagerArgs } from '../../recorder/src/ffmpeg-args.ts';
+import { gridCells, LADDER, renditionsFor } from '../../recorder/src/layout.ts';
 import { masterPlaylist } from '../../recorder/src/hls/master-playlist.ts';
 import { newRecordingId } from '../../recorder/src/recording-store.ts';
-import { buildSdp } from '../../recorder/src/sdp.ts';
 import { freePortPair } from '../../recorder/src/ports.ts';
 import { createSocket } from 'node:dgram';
 import { RecordingId } from '@onstage/protocol';
-
-test('SDP: one m-line per input, with rtpmap, fmtp and the RTP port', () => {
-  const sdp = buildSdp([
-    { kind: 'video', port: 20000, codec: { mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 } },
-    { kind: 'video', port: 20002, codec: { mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f' } } },
-    { kind: 'audio', port: 20004, codec: { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 } },
-  ]);
-  assert.match(sdp, /^v=0\r\n/);
-  assert.match(sdp, /m=video 20000 RTP\/AVP 101\r\na=rtpmap:101 VP8\/90000\r\na=recvonly/);
-  assert.match(sdp, /a=fmtp:102 packetization-mode=1;profile-level-id=42e01f/);
-  assert.match(sdp, /m=audio 20004 RTP\/AVP 100\r\na=rtpmap:100 opus\/48000\/2/);
-  assert.equal(sdp.match(/^m=/gm)?.length, 3);
-});
 
 test('ladder: 720p and 360p; a shorter source is never scaled up', () => {
   assert.deepEqual(renditionsFor(undefined).map((r) => r.name), ['720p', '360p']);
@@ -49,27 +35,15 @@ test('grid: as square as possible, cells even-sized and inside the canvas', () =
   }
 });
 
-test('composite filter: cells stacked, one output pair per rendition, silence or black when missing', () => {
-  const two = compositeFilter({ videos: 2, audios: 2 }, LADDER.slice());
-  assert.match(two, /\[0:v:0\].*\[c0\]/);
-  assert.match(two, /\[c0\]\[c1\]xstack=inputs=2:layout=0_0\|640_0/);
-  assert.match(two, /amix=inputs=2/);
-  assert.match(two, /\[v0\]/);
-  assert.match(two, /scale=640:360\[v1\]/);
-  assert.match(two, /asplit=2\[a0\]\[a1\]/);
-  const none = compositeFilter({ videos: 0, audios: 0 }, LADDER.slice(0, 1));
-  assert.match(none, /color=c=black:s=1280x720/);
-  assert.match(none, /anullsrc/);
-  assert.doesNotMatch(none, /0:v|0:a/);
-});
-
-test('FFmpeg arguments: one fragmented MP4 per rendition, each on its own pipe, fragments of at most a part', () => {
-  const args = ffmpegArgs({ videos: 1, audios: 1 }, LADDER.slice(), { segmentSeconds: 1, partSeconds: 0.2 });
-  assert.equal(args.filter((a) => a === 'libx264').length, 2, 'one encode per rendition');
+test('packager arguments: each rendition copied (not re-encoded) into fragmented MP4 on its own pipe, fragments of at most a part', () => {
+  const args = packagerArgs(LADDER.slice(), 0.2);
+  assert.equal(args[args.indexOf('-i') + 1], 'pipe:0');
+  assert.equal(args[args.indexOf('-f') + 1], 'matroska', 'the mixer writes Matroska');
+  assert.ok(!args.includes('libx264'), 'no second encode');
+  assert.deepEqual(args.filter((a) => a.startsWith('0:')), ['0:v:0', '0:a:0', '0:v:1', '0:a:1']);
   assert.deepEqual(args.filter((a) => a.startsWith('pipe:') && a !== 'pipe:0'), [`pipe:${outputFd(0)}`, `pipe:${outputFd(1)}`]);
   assert.equal(args.filter((a) => a === 'empty_moov+default_base_moof+frag_keyframe').length, 2);
   assert.equal(args[args.indexOf('-frag_duration') + 1], '200000');
-  assert.match(args[args.indexOf('-force_key_frames') + 1]!, /n_forced\*1\)$/, 'a keyframe every segment');
 });
 
 test('master playlist lists every rendition with bandwidth, resolution and codecs', () => {

@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LiveStatus, RoomId } from '@onstage/protocol';
-import { RecordingStore, resolveFfmpeg, ShowRecorder, type FfmpegBinaries, type LiveLadder, type RecorderFailure } from '@onstage/recorder';
+import { RecordingStore, resolveFfmpeg, resolveStageMixer, ShowRecorder, type FfmpegBinaries, type LiveLadder, type RecorderFailure, type StageMixerTool } from '@onstage/recorder';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Room } from '../rooms/room.ts';
 
 export type RecordingEvents = {
-  failure(reason: RecorderFailure | 'data_dir_unwritable' | 'no_ffmpeg'): void;
+  failure(reason: RecorderFailure | 'data_dir_unwritable' | 'no_ffmpeg' | 'no_mixer'): void;
   finished(status: string): void;
 };
 
@@ -29,6 +29,7 @@ export class RecordingService {
   readonly store: RecordingStore | undefined;
   readonly #config: Config['recorder'];
   readonly #binaries: FfmpegBinaries | undefined;
+  readonly #mixer: StageMixerTool | undefined;
   readonly #logger: Logger;
   readonly #events: RecordingEvents;
   readonly #shows = new Map<string, Show>();
@@ -38,12 +39,14 @@ export class RecordingService {
   private constructor(
     config: Config['recorder'],
     binaries: FfmpegBinaries | undefined,
+    mixer: StageMixerTool | undefined,
     unavailable: Unavailable | undefined,
     logger: Logger,
     events: RecordingEvents,
   ) {
     this.#config = config;
     this.#binaries = binaries;
+    this.#mixer = mixer;
     this.#unavailable = unavailable;
     this.#logger = logger;
     this.#events = events;
@@ -51,10 +54,11 @@ export class RecordingService {
   }
 
   static async create(config: Config['recorder'], logger: Logger, events: RecordingEvents): Promise<RecordingService> {
-    if (!config.enabled) return new RecordingService(config, undefined, undefined, logger, events);
+    if (!config.enabled) return new RecordingService(config, undefined, undefined, undefined, logger, events);
     let binaries: FfmpegBinaries | undefined;
+    let mixer: StageMixerTool | undefined;
     let unavailable: Unavailable | undefined;
-    const fail = (reason: 'data_dir_unwritable' | 'no_ffmpeg', message: string) => {
+    const fail = (reason: 'data_dir_unwritable' | 'no_ffmpeg' | 'no_mixer', message: string) => {
       unavailable = { reason, message, at: new Date().toISOString() };
       logger.error({ reason, message }, 'HLS and recordings are off');
     };
@@ -65,13 +69,20 @@ export class RecordingService {
       fail('no_ffmpeg', (err as Error).message);
     }
     try {
+      mixer = resolveStageMixer(config.mixerPython);
+      logger.info({ python: mixer.python }, 'using the GStreamer stage mixer');
+    } catch (err) {
+      fail('no_mixer', (err as Error).message);
+      binaries = undefined;
+    }
+    try {
       await mkdir(config.dataDir, { recursive: true });
       await writeFile(join(config.dataDir, '.writable'), '');
     } catch (err) {
       fail('data_dir_unwritable', `DATA_DIR ${config.dataDir}: ${(err as Error).message}`);
       binaries = undefined;
     }
-    const service = new RecordingService(config, binaries, unavailable, logger, events);
+    const service = new RecordingService(config, binaries, mixer, unavailable, logger, events);
     // Shows cut off by a crash of an earlier process: finish their recordings from the parts.
     void service.store?.recoverUnfinished().then(
       (recovered) => recovered.length > 0 && logger.info({ recordings: recovered.map((r) => r.id) }, 'finished recordings of an earlier run'),
@@ -89,14 +100,16 @@ export class RecordingService {
     return this.#unavailable;
   }
 
-  /** Room → FFmpeg pid of every running recorder, for metrics. */
-  ffmpegPids(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [room, show] of this.#shows) {
-      const pid = show.recorder.status().ffmpegPid;
-      if (pid !== undefined && !show.ending) out.set(room, pid);
-    }
-    return out;
+  /** The processes of every running recorder (its mixer and its FFmpeg), for metrics. */
+  recorderProcesses(): { room: string; process: 'mixer' | 'ffmpeg'; pid: number }[] {
+    return [...this.#shows].flatMap(([room, show]) => {
+      if (show.ending) return [];
+      const { mixerPid, ffmpegPid } = show.recorder.status();
+      return [
+        ...(mixerPid !== undefined ? [{ room, process: 'mixer' as const, pid: mixerPid }] : []),
+        ...(ffmpegPid !== undefined ? [{ room, process: 'ffmpeg' as const, pid: ffmpegPid }] : []),
+      ];
+    });
   }
 
   /** Follows a room for its life: records each of its shows. */
@@ -132,6 +145,7 @@ export class RecordingService {
       recorder: {
         state: s.state,
         restarts: s.restarts,
+        ...(s.mixerPid !== undefined ? { mixerPid: s.mixerPid } : {}),
         ...(s.ffmpegPid !== undefined ? { ffmpegPid: s.ffmpegPid } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),
       },
@@ -146,7 +160,7 @@ export class RecordingService {
   }
 
   #start(room: Room): void {
-    if (this.#starting.has(room.id) || !this.store || !this.#binaries) return;
+    if (this.#starting.has(room.id) || !this.store || !this.#binaries || !this.#mixer) return;
     const logger = this.#logger.child({ room: room.id });
     const previous = this.#shows.get(room.id);
     const starting = ShowRecorder.start(
@@ -154,6 +168,7 @@ export class RecordingService {
         room: room.id,
         dataDir: this.#config.dataDir,
         binaries: this.#binaries,
+        mixer: this.#mixer,
         store: this.store,
         feed: room.recorderFeed(),
         logger,

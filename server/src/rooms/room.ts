@@ -218,8 +218,6 @@ export class Room extends EventEmitter<RoomEvents> {
         ...(video ? { video: video.producer.id } : {}),
         ...(video?.owner?.videoHeight ? { videoHeight: video.owner.videoHeight } : {}),
         ...(audio ? { audio } : {}),
-        // No tracks yet (just seated, or reconnecting) or some not flowing yet: more is coming.
-        ...(own.length === 0 || live.length < own.length ? { connecting: true } : {}),
       };
     });
   }

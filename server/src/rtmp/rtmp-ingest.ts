@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type AVPacket from 'node-media-server/src/core/avpacket.js';
 import Flv from 'node-media-server/src/protocol/flv.js';
-import { FfmpegProcess } from '@onstage/recorder';
+import { MediaProcess } from '@onstage/recorder';
 import type { IngestStatus, RtpParameters } from '@onstage/protocol';
 import type { Logger } from '../logger.ts';
 import type { Connection, Participant } from '../rooms/participant.ts';
@@ -41,7 +41,7 @@ export class RtmpIngest {
   readonly #held: Buffer[] = [];
   #heldBytes = 0;
   #state: 'probing' | 'starting' | 'running' | 'ended' = 'probing';
-  #ffmpeg: FfmpegProcess | undefined;
+  #ffmpeg: MediaProcess | undefined;
   #firstDts: number | undefined;
   #videoFrames = 0;
   #profileLevelId: string | undefined;
@@ -169,7 +169,7 @@ export class RtmpIngest {
       if (outputs.length === 0) throw new Error('the encoder sends neither video nor audio');
       for (const p of produce) await p();
       if (this.#state !== 'starting') return;
-      this.#ffmpeg = new FfmpegProcess(
+      this.#ffmpeg = new MediaProcess(
         this.#ffmpegPath,
         ['-hide_banner', '-loglevel', 'warning', '-fflags', 'nobuffer', '-probesize', '65536', '-analyzeduration', '500000', '-f', 'flv', '-i', 'pipe:0', ...outputs],
         { cwd: process.cwd(), stdin: { stream: true }, onStderr: (line) => this.#logger.debug({ ffmpeg: line }, 'ffmpeg') },

@@ -3,24 +3,25 @@ import type { Readable, Writable } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
-export type FfmpegExit = { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] };
+export type ProcessExit = { code: number | null; signal: NodeJS.Signals | null; stderrTail: string[] };
 
 const TAIL_LINES = 20;
 
 /**
- * util-linux's setpriv asks the kernel to send FFmpeg SIGTERM (it then finishes its files) the
- * moment the server dies, even by SIGKILL; it execs FFmpeg, so the pid stays FFmpeg's.
+ * util-linux's setpriv asks the kernel to send the child SIGTERM (FFmpeg then finishes its files)
+ * the moment the server dies, even by SIGKILL; it execs the child, so the pid stays the child's.
  */
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /**
- * One FFmpeg process: started with its input on stdin (a text it reads at once, or, with `stdin:
- * 'stream'`, a stream the caller writes to `input`), stopped once (SIGINT, then SIGKILL).
+ * One media child process (FFmpeg, the stage mixer): started with its input on stdin (a text it
+ * reads at once; with `stdin: { stream: true }` a stream the caller writes to `input`; or another
+ * process's output, handed over directly), stopped once (SIGINT, then SIGKILL).
  */
-export class FfmpegProcess {
+export class MediaProcess {
   readonly #proc: ChildProcess;
   readonly #tail: string[] = [];
-  readonly exited: Promise<FfmpegExit>;
+  readonly exited: Promise<ProcessExit>;
   #stopping = false;
 
   constructor(
@@ -28,7 +29,9 @@ export class FfmpegProcess {
     args: string[],
     options: {
       cwd: string;
-      stdin: string | { stream: true };
+      stdin: string | { stream: true } | { from: Readable };
+      /** Pipe stdout (read through `stdout`) instead of discarding it. */
+      stdout?: boolean;
       onStderr?: (line: string) => void;
       /** Scheduling niceness (0: as the server). */
       nice?: number;
@@ -38,7 +41,8 @@ export class FfmpegProcess {
   ) {
     const [command, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', binary, ...args]] : [binary, args];
     const outputs = Array.from({ length: options.outputs ?? 0 }, () => 'pipe' as const);
-    this.#proc = spawn(command, argv, { cwd: options.cwd, stdio: ['pipe', 'ignore', 'pipe', ...outputs] });
+    const stdin = typeof options.stdin === 'object' && 'from' in options.stdin ? options.stdin.from : 'pipe';
+    this.#proc = spawn(command, argv, { cwd: options.cwd, stdio: [stdin, options.stdout ? 'pipe' : 'ignore', 'pipe', ...outputs] });
     if (options.nice && this.#proc.pid !== undefined) {
       try {
         setPriority(this.#proc.pid, options.nice);
@@ -51,10 +55,10 @@ export class FfmpegProcess {
         this.#tail.push(err.message);
         resolve({ code: null, signal: null, stderrTail: this.#tail });
       });
-      // 'close', not 'exit': every byte FFmpeg wrote to its pipes has been read by then.
+      // 'close', not 'exit': every byte the child wrote to its pipes has been read by then.
       this.#proc.once('close', (code, signal) => resolve({ code, signal, stderrTail: this.#tail }));
     });
-    // FFmpeg may exit before reading all of stdin; that is reported through `exited`.
+    // The child may exit before reading all of stdin; that is reported through `exited`.
     this.#proc.stdin?.on('error', () => {});
     if (typeof options.stdin === 'string') this.#proc.stdin?.end(options.stdin);
     let partial = '';
@@ -70,15 +74,15 @@ export class FfmpegProcess {
     });
   }
 
-  /** FFmpeg's stdin, for a process started with `stdin: { stream: true }`. */
+  /** The child's stdin, for a process started with `stdin: { stream: true }`. */
   get input(): Writable | null {
     return this.#proc.stdin;
   }
 
-  /** The pipe FFmpeg writes as `pipe:<fd>`. */
+  /** The pipe the child writes as fd `fd` (FFmpeg's `pipe:<fd>`; 1 is stdout). */
   output(fd: number): Readable {
     const stream = this.#proc.stdio[fd];
-    if (!stream || !('read' in stream)) throw new Error(`FFmpeg has no output pipe ${fd}`);
+    if (!stream || !('read' in stream)) throw new Error(`the process has no output pipe ${fd}`);
     return stream;
   }
 
@@ -92,10 +96,10 @@ export class FfmpegProcess {
   }
 
   /**
-   * Asks FFmpeg to finish (one SIGINT: it flushes the last segment and the MP4 fragment; a second
-   * one would abort it) and kills it if it has not exited within `graceMs`.
+   * Asks the child to finish (one SIGINT: FFmpeg flushes its last MP4 fragment, a second one would
+   * abort it; the mixer flushes its encoders) and kills it if it has not exited within `graceMs`.
    */
-  async stop(graceMs = 5000): Promise<FfmpegExit> {
+  async stop(graceMs = 5000): Promise<ProcessExit> {
     if (!this.#stopping) {
       this.#stopping = true;
       if (this.#proc.exitCode === null && this.#proc.signalCode === null) {
