@@ -4,7 +4,7 @@
  * Low-Latency HLS viewer (hls.js in low-latency mode, ?mode=hls) and a standard HLS viewer (whole
  * segments, ?mode=hls&hls=standard) read it from every displayed frame, so all three delays are
  * measured in the same run (WebRTC is the baseline); each HLS player's stalls (the video element's
- * `waiting` events while measuring) are counted. Meanwhile the recorder's FFmpeg CPU is sampled from
+ * `waiting` events while measuring) are counted. Meanwhile the recorder's CPU (stage mixer + FFmpeg) is sampled from
  * /proc. Repeats for --rounds shows; prints p50/p95 per round and over all, and writes
  * bench/results/hls-latency.json. Runs inside a private network namespace (see package.json).
  */
@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
+import type { LiveStatus } from '@onstage/protocol';
 import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
 import { liveStatus } from '../test/helpers/hls.ts';
 import { startServer } from '../test/helpers/server.ts';
@@ -48,6 +49,14 @@ type Round = {
 };
 const results: Round[] = [];
 
+/** A show's recorder processes: the stage mixer (composite + encodings) and FFmpeg (packaging). */
+function recorderPids(status: LiveStatus): number[] {
+  const pids = [status.recorder?.mixerPid, status.recorder?.ffmpegPid].filter((p) => p !== undefined);
+  if (pids.length !== 2) throw new Error(`no recorder processes: ${JSON.stringify(status.recorder)}`);
+  return pids;
+}
+const cpuOf = (pids: number[]) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
+
 /** Counts the <video>'s stalls (`waiting` events) from now on; the returned function reads the count. */
 async function countStalls(page: Page, selector: string): Promise<() => Promise<number>> {
   await page.evaluate((sel) => {
@@ -77,9 +86,8 @@ try {
     await hls.waitForSelector('#hls-video', { timeout: 20_000 });
     log('  viewers connected; letting HLS reach its steady delay (8 s)');
     await sleep(8000);
-    const pid = (await liveStatus(server.url, room)).recorder?.ffmpegPid;
-    if (!pid) throw new Error('no recorder FFmpeg');
-    const cpuStart = cpuSeconds(pid);
+    const pids = recorderPids(await liveStatus(server.url, room));
+    const cpuStart = cpuOf(pids);
     const t0 = performance.now();
     log(`  measuring for ${measureMs / 1000} s`);
     const [llStalls, stdStalls] = await Promise.all([countStalls(llHls, '#hls-video'), countStalls(hls, '#hls-video')]);
@@ -88,7 +96,7 @@ try {
       readDelays(llHls, '#hls-video', measureMs),
       readDelays(hls, '#hls-video', measureMs),
     ]);
-    const recorderCpuPercent = ((cpuSeconds(pid) - cpuStart) / ((performance.now() - t0) / 1000)) * 100;
+    const recorderCpuPercent = ((cpuOf(pids) - cpuStart) / ((performance.now() - t0) / 1000)) * 100;
     const r: Round = {
       round,
       webrtc: summary(webrtcDelays),
@@ -104,7 +112,7 @@ try {
     log(`  WebRTC:   p50 ${r.webrtc.p50} ms, p95 ${r.webrtc.p95} ms (${r.webrtc.samples} frames)`);
     log(`  LL-HLS:   p50 ${r.llHls.p50} ms, p95 ${r.llHls.p95} ms (${r.llHls.samples} frames), ${r.stalls.llHls} stalls`);
     log(`  std HLS:  p50 ${r.hls.p50} ms, p95 ${r.hls.p95} ms (${r.hls.samples} frames), ${r.stalls.hls} stalls`);
-    log(`  recorder FFmpeg CPU: ${recorderCpuPercent.toFixed(1)}% of one core`);
+    log(`  recorder CPU (mixer + FFmpeg): ${recorderCpuPercent.toFixed(1)}% of one core`);
     await host.locator('#stop').click();
     await Promise.all([hostContext.close(), webrtc.context().close(), llHls.context().close(), hls.context().close()]);
     await sleep(3000);
@@ -117,13 +125,12 @@ try {
   await goLive(host);
   await eventually(() => liveStatus(server.url, 'moving'), (s) => s.hlsUrl !== null, 30_000);
   await sleep(3000);
-  const pid = (await liveStatus(server.url, 'moving')).recorder?.ffmpegPid;
-  if (!pid) throw new Error('no recorder FFmpeg');
-  const cpuStart = cpuSeconds(pid);
+  const pids = recorderPids(await liveStatus(server.url, 'moving'));
+  const cpuStart = cpuOf(pids);
   const t0 = performance.now();
   await sleep(measureMs);
-  movingCpuPercent = ((cpuSeconds(pid) - cpuStart) / ((performance.now() - t0) / 1000)) * 100;
-  log(`  recorder FFmpeg CPU: ${movingCpuPercent.toFixed(1)}% of one core`);
+  movingCpuPercent = ((cpuOf(pids) - cpuStart) / ((performance.now() - t0) / 1000)) * 100;
+  log(`  recorder CPU (mixer + FFmpeg): ${movingCpuPercent.toFixed(1)}% of one core`);
   await host.locator('#stop').click();
 } finally {
   await browser.close();

@@ -5,7 +5,8 @@
  * the host hides the co-host's camera, shows it again, removes the co-host). The top rendition's
  * playlist is polled throughout: the media time it gained while the show ran, against the wall
  * time, gives the time lost (the baseline's own shortfall, the playlist's edges, is taken off);
- * the same for the recording (its seconds of video against the show's length). For each change: the time from
+ * the same for the recording (its seconds of video against the show's length); and the largest gap
+ * between consecutive segments (by their dates) and between the recording's video frames. For each change: the time from
  * the action to the first served LL-HLS part that shows the new layout (this includes HLS's own delay,
  * printed for the baseline as "first segment after go live"). Writes bench/results/stage-changes.json.
  */
@@ -15,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import { eventually, goLive, launchBrowser } from '../test/helpers/browser.ts';
-import { halvesColour, liveStatus, openSolidColourPage, PlaylistWatch, probe, segmentMedia } from '../test/helpers/hls.ts';
+import { frameGaps, halvesColour, liveStatus, openSolidColourPage, PlaylistWatch, probe, segmentMedia } from '../test/helpers/hls.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { sleep } from './lib/proc.ts';
 
@@ -60,12 +61,14 @@ type ShowResult = {
   mediaS: number;
   hlsShortS: number;
   discontinuities: number;
-  /** Per discontinuity, ms between the old run's media end and the new run's start (see PlaylistWatch). */
-  gapsMs: number[];
+  /** The largest media-time gap between consecutive segments listed in the window (by their dates), ms. */
+  largestGapMs: number;
   recordingS: number;
   /** Seconds of video in the recording (frames / frame rate). */
   recordingVideoS: number;
   recordingShortS: number;
+  /** The largest time between consecutive video frames of the recording, ms. */
+  recordingLargestGapMs: number;
   firstSegmentMs: number;
   changes: { change: string; layoutMs: number }[];
 };
@@ -111,22 +114,24 @@ async function show(room: string, changes: { name: string; act: (host: Page) => 
   );
   const recordingS = (await probe(`${server.url}${recording!.url}`)).duration;
   const recordingVideoS = await videoSeconds(`${server.url}${recording!.url}`);
-  await host.context().close();
   const measuredS = (to - from) / 1000;
   const mediaS = watch.mediaBetween(from, to);
-  return {
+  const result: ShowResult = {
     showS,
     measuredS,
     mediaS,
     hlsShortS: measuredS - mediaS,
     discontinuities: watch.segments.filter((s) => s.afterDiscontinuity && s.seenAt > from).length,
-    gapsMs: watch.gapsAtDiscontinuities(from),
+    largestGapMs: Math.max(0, ...watch.gaps().filter((_, i) => watch.segments[i + 1]!.seenAt > from)),
     recordingS,
     recordingVideoS,
     recordingShortS: showS - recordingVideoS,
+    recordingLargestGapMs: Math.max(...(await frameGaps(`${server.url}${recording!.url}`))),
     firstSegmentMs,
     changes: measured,
   };
+  await host.context().close();
+  return result;
 }
 
 let baseline: ShowResult;
@@ -165,7 +170,9 @@ const report = {
     hlsLostS: perChange((r) => r.hlsShortS),
     recordingLostS: perChange((r) => r.recordingShortS),
     layoutMs: Object.fromEntries(changed.changes.map((c) => [c.change, c.layoutMs])),
-    gapAtDiscontinuityMs: changed.gapsMs,
+    discontinuities: changed.discontinuities,
+    largestHlsGapMs: changed.largestGapMs,
+    largestRecordingGapMs: changed.recordingLargestGapMs,
   },
   baseline,
   changed,
@@ -176,6 +183,6 @@ log('');
 log(`HLS: ${changed.mediaS.toFixed(2)} s of media in ${changed.measuredS.toFixed(2)} s with 4 changes (${changed.discontinuities} discontinuities); baseline ${baseline.mediaS.toFixed(2)} s in ${baseline.measuredS.toFixed(2)} s`);
 log(`recording: ${changed.recordingVideoS.toFixed(2)} s of video (container ${changed.recordingS.toFixed(2)} s) of a ${changed.showS.toFixed(2)} s show with 4 changes; baseline ${baseline.recordingVideoS.toFixed(2)} s (${baseline.recordingS.toFixed(2)} s) of ${baseline.showS.toFixed(2)} s`);
 log(`lost per change: HLS ${report.perChange.hlsLostS} s, recording ${report.perChange.recordingLostS} s`);
-log(`HLS media gap at each discontinuity (by segment dates): ${changed.gapsMs.join(', ')} ms`);
+log(`largest gap with 4 changes: HLS ${changed.largestGapMs} ms between segments (by their dates), recording ${changed.recordingLargestGapMs} ms between video frames`);
 log(`first segment after go live (HLS's own delay, baseline): ${baseline.firstSegmentMs} ms`);
 log(`wrote ${join(values.out, 'stage-changes.json')}`);

@@ -155,19 +155,6 @@ export class PlaylistWatch {
     }
   }
 
-  /**
-   * At each discontinuity, the time between where the old run's media ended and the new run's
-   * began, by the segments' dates (the server dates a run's segments by media time from its first
-   * fragment's arrival, never earlier than the last run's end): a run that stalled before it was
-   * replaced shows here as a gap.
-   */
-  gapsAtDiscontinuities(from: number, to = Number.POSITIVE_INFINITY): number[] {
-    return this.segments.flatMap((s, i) => {
-      const before = this.segments[i - 1];
-      return s.afterDiscontinuity && s.seenAt > from && s.seenAt <= to && before ? [Math.round(s.dateMs - (before.dateMs + before.seconds * 1000))] : [];
-    });
-  }
-
   /** Between each segment and the next, the media time (by their dates) neither covers, ms (negative: overlap). */
   gaps(): number[] {
     return this.segments.slice(1).map((s, i) => {
