@@ -20,7 +20,7 @@ const metric = async (name: string) => {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
 };
 
-test('FFmpeg killed mid-show: HLS goes on after a discontinuity; the recording keeps both sides of the gap', { timeout: 180_000 }, async () => {
+test('FFmpeg, then the stage mixer, killed mid-show: HLS goes on after a discontinuity each time; the recording keeps every side of the gaps', { timeout: 180_000 }, async () => {
   const room = 'crash';
   const origin = env.server.url;
   const playlistUrl = `${origin}/hls/${room}/v0/index.m3u8`;
@@ -64,6 +64,29 @@ test('FFmpeg killed mid-show: HLS goes on after a discontinuity; the recording k
   assert.ok(p2.currentTime > p1.currentTime + 2, `HLS viewer plays on (${p1.currentTime} → ${p2.currentTime})`);
   assert.ok(p2.frames > p1.frames + 30, `frames after the crash (${p1.frames} → ${p2.frames})`);
 
+  // The stage mixer killed: the same again (its FFmpeg is stopped with it, both start anew).
+  const mixerPid = after.recorder?.mixerPid;
+  assert.ok(mixerPid, 'a running mixer');
+  const lastBeforeMixer = segmentsOf(await (await fetch(playlistUrl)).text()).at(-1)!;
+  const mixerKilledAt = Date.now();
+  process.kill(mixerPid, 'SIGKILL');
+  const resumedAfterMixer = await eventually(
+    async () => (await (await fetch(playlistUrl)).text()),
+    (t) => { const s = segmentsOf(t); return s.length > 0 && s.at(-1)! > lastBeforeMixer && t.split(lastBeforeMixer)[1]?.includes('#EXT-X-DISCONTINUITY') === true; },
+    20_000,
+  );
+  const mixerGapMs = Date.now() - mixerKilledAt;
+  process.stdout.write(`# mixer SIGKILL → next segment listed: ${mixerGapMs} ms\n`);
+  results['mixerKillToNextSegmentMs'] = mixerGapMs;
+  assert.ok(resumedAfterMixer.split(lastBeforeMixer)[1]?.includes('#EXT-X-DISCONTINUITY'), 'a discontinuity marks the restart');
+  const afterMixer = await liveStatus(origin, room);
+  assert.ok(afterMixer.recorder?.mixerPid !== undefined && afterMixer.recorder.mixerPid !== mixerPid, 'a new mixer');
+  assert.equal(afterMixer.recorder?.restarts, 2);
+  assert.equal(afterMixer.recorder?.lastError?.reason, 'mixer_exited');
+  assert.equal(await metric('onstage_recorder_failures_total{reason="mixer_exited"}'), 1);
+  const p3 = await eventually(() => videoPlayback(viewer, '#hls-video'), (p) => p.currentTime > p2.currentTime + 2, 15_000);
+  assert.ok(p3.currentTime > p2.currentTime + 2, `HLS viewer plays on (${p2.currentTime} → ${p3.currentTime})`);
+
   const showMs = Date.now() - liveAt;
   await host.locator('#stop').click();
   type Listed = { recordings: { status: string; url?: string; runs: number }[] };
@@ -73,12 +96,12 @@ test('FFmpeg killed mid-show: HLS goes on after a discontinuity; the recording k
     20_000,
   )).recordings;
   assert.equal(recording?.status, 'ready');
-  assert.equal(recording?.runs, 2, 'made from the run before and the run after the crash');
+  assert.equal(recording?.runs, 3, 'made from the runs before, between and after the crashes');
   const { duration } = await probe(`${origin}${recording!.url}`);
-  const expected = (showMs - gapMs) / 1000;
-  process.stdout.write(`# show ${(showMs / 1000).toFixed(2)} s, gap ${(gapMs / 1000).toFixed(2)} s, recording ${duration.toFixed(2)} s\n`);
-  results['crash'] = { showS: showMs / 1000, gapS: gapMs / 1000, recordingS: duration };
-  assert.ok(Math.abs(duration - expected) <= 2, `recording ${duration} s ≈ show minus gap ${expected} s (±2 s)`);
+  const expected = (showMs - gapMs - mixerGapMs) / 1000;
+  process.stdout.write(`# show ${(showMs / 1000).toFixed(2)} s, gaps ${(gapMs / 1000).toFixed(2)} + ${(mixerGapMs / 1000).toFixed(2)} s, recording ${duration.toFixed(2)} s\n`);
+  results['crash'] = { showS: showMs / 1000, gapsS: [gapMs / 1000, mixerGapMs / 1000], recordingS: duration };
+  assert.ok(Math.abs(duration - expected) <= 3, `recording ${duration} s ≈ show minus gaps ${expected} s (±3 s)`);
 });
 
 test('a viewer whose WebRTC transport is refused falls back to HLS by itself', { timeout: 120_000 }, async () => {

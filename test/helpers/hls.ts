@@ -68,15 +68,25 @@ export async function frameGaps(input: string): Promise<number[]> {
   return times.slice(1).map((t, i) => Math.round((t - times[i]!) * 1000));
 }
 
+/**
+ * The average colour of the left and right halves of the middle band (a quarter of the height) of
+ * each frame, at `fps` frames a second (all frames without it).
+ */
+export async function halvesOverTime(input: string, fps?: number): Promise<{ left: number[]; right: number[] }[]> {
+  const filter = `${fps ? `fps=${fps},` : ''}crop=iw:ih/4:0:3*ih/8,format=rgb24,scale=2:1:flags=area`;
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', input, '-vf', filter, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], {
+    encoding: 'buffer',
+    maxBuffer: 1 << 24,
+  });
+  return Array.from({ length: Math.floor(stdout.length / 6) }, (_, i) => ({ left: [...stdout.subarray(i * 6, i * 6 + 3)], right: [...stdout.subarray(i * 6 + 3, i * 6 + 6)] }));
+}
+
 /** The average colour of the left and right halves of the middle band (a quarter of the height) of the last decoded frame. */
 export async function halvesColour(input: string): Promise<{ left: number[]; right: number[] }> {
-  const { stdout } = await run(
-    'ffmpeg',
-    ['-v', 'error', '-i', input, '-vf', 'crop=iw:ih/4:0:3*ih/8,format=rgb24,scale=2:1:flags=area', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
-    { encoding: 'buffer', maxBuffer: 1 << 24 },
-  );
-  const last = stdout.subarray(stdout.length - 6);
-  return { left: [...last.subarray(0, 3)], right: [...last.subarray(3, 6)] };
+  const frames = await halvesOverTime(input);
+  const last = frames.at(-1);
+  if (!last) throw new Error(`no frame decoded from ${input}`);
+  return last;
 }
 
 /** The segment URIs of a media playlist, in order. */
