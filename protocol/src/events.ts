@@ -4,7 +4,7 @@ import { ProducerInfo } from './requests.ts';
 import { ChatMessage, ParticipantInfo, StageState } from './room-state.ts';
 import { MediaCapabilities } from './media.ts';
 
-export const ShowEndReason = z.enum(['host_left', 'host_timeout', 'media_failure', 'server_shutdown']);
+export const ShowEndReason = z.enum(['host_left', 'host_timeout', 'media_failure', 'server_shutdown', 'ended_by_operator']);
 export type ShowEndReason = z.infer<typeof ShowEndReason>;
 
 /** Every server → client event and its body. */
@@ -38,10 +38,10 @@ export const serverEvents = {
   /** The loudest stage member right now, or null in silence. */
   activeSpeaker: z.object({ participantId: z.string().nullable() }),
   /**
-   * This client was removed from the room (banned), replaced by a newer connection of the same
+   * This client was removed from the room (banned, or removed by the operator), replaced by a newer connection of the same
    * person, or disconnected for sending far more requests than its limits allow.
    */
-  removed: z.object({ reason: z.enum(['banned', 'replaced', 'rate_limited']) }),
+  removed: z.object({ reason: z.enum(['banned', 'removed', 'replaced', 'rate_limited']) }),
   /** This connection's token expires at `expiresAt` (ms): renew it with `renewToken`, or be disconnected then. */
   tokenExpiring: z.object({ expiresAt: z.number() }),
   /** The token expired: the connection closes now; reconnect with a fresh token to resume within the grace period. */

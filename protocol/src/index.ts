@@ -6,3 +6,4 @@ export * from './token.ts';
 export * from './ids.ts';
 export * from './room-state.ts';
 export * from './recordings.ts';
+export * from './server-api.ts';

@@ -89,4 +89,5 @@ export const ENDED_TEXT: Record<ShowEndReason, string> = {
   host_timeout: 'The host did not come back; the show has ended.',
   media_failure: 'The show was interrupted by a server problem.',
   server_shutdown: 'The server is restarting.',
+  ended_by_operator: 'The show was ended by the service.',
 };

@@ -95,7 +95,7 @@ export async function watchPage(room: string, firstToken: Promise<string>): Prom
   });
   client.on('disconnected', (reason) => {
     setBadge('OFFLINE', false);
-    setOverlay(reason === 'banned' ? 'You were removed from this room' : 'Disconnected');
+    setOverlay(reason === 'banned' || reason === 'removed' ? 'You were removed from this room' : 'Disconnected');
     setStatus(`Disconnected (${reason}).`, true);
   });
   client.on('error', (err) => setStatus(`Problem receiving the show: ${errorText(err)}`, true));

@@ -25,6 +25,8 @@ import { recordingsElsewhere } from './http/recordings-elsewhere.ts';
 import { webrtcHttpEndpoint } from './webrtc-http/endpoint.ts';
 import { listenRtmp, type RtmpListener } from './rtmp/rtmp-listener.ts';
 import { resolveFfmpeg } from '@onstage/recorder';
+import { sendRoomWebhooks } from './webhooks/room-webhooks.ts';
+import { WebhookSender } from './webhooks/webhook-sender.ts';
 
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
@@ -36,6 +38,7 @@ export class OnstageServer {
   readonly #recordings: RecordingService;
   readonly #cluster: Cluster;
   readonly #logger: Logger;
+  readonly #webhooks: WebhookSender | undefined;
   #rtmp: RtmpListener | undefined;
   #closing = false;
 
@@ -48,7 +51,9 @@ export class OnstageServer {
     recordings: RecordingService,
     cluster: Cluster,
     logger: Logger,
+    webhooks: WebhookSender | undefined,
   ) {
+    this.#webhooks = webhooks;
     this.#cluster = cluster;
     this.#http = http;
     this.#ops = ops;
@@ -80,9 +85,16 @@ export class OnstageServer {
       loadDemoAssets(),
     ]);
     let metrics: Metrics | undefined;
+    const webhooks = config.webhooks
+      ? new WebhookSender(config.webhooks, nodeId, logger.child({ component: 'webhooks' }), (result) => metrics?.webhookResult(result))
+      : undefined;
     const recordings = await RecordingService.create(config.recorder, logger.child({ component: 'recorder' }), {
       failure: (reason) => metrics?.recorderFailed(reason),
-      finished: (status) => metrics?.recordingFinished(status),
+      started: (recording) => webhooks?.send({ event: 'recording_started', room: recording.room, recording }),
+      finished: (recording) => {
+        metrics?.recordingFinished(recording.status);
+        webhooks?.send({ event: recording.status === 'ready' ? 'recording_ready' : 'recording_failed', room: recording.room, recording });
+      },
     });
     // Timeouts are checked every second (Node's default, 30 s, held slow headers for up to 105 s).
     const http = createServer({ connectionsCheckingInterval: 1000 });
@@ -105,7 +117,10 @@ export class OnstageServer {
     const rooms = new RoomRegistry(pool, config, logger.child({ component: 'rooms' }), {
       channels: socketChannels(io),
       cluster,
-      onOpen: (room) => recordings.attach(room),
+      onOpen: (room) => {
+        recordings.attach(room);
+        if (webhooks) sendRoomWebhooks(room, (event) => webhooks.send(event));
+      },
       edges: { pipeAddress, secret: config.auth.secret },
       onOriginLinkLost: () => metrics?.originLinkLost(),
       placementLoadGap: config.cluster.placementLoadGap,
@@ -117,6 +132,7 @@ export class OnstageServer {
         : undefined;
     metrics = new Metrics({
       rooms: () => rooms.roomCount,
+      webhooksQueued: () => webhooks?.queued ?? 0,
       participants: () => rooms.participantCount,
       connections: () => io.engine.clientsCount,
       workersAlive: () => pool.aliveCount,
@@ -136,7 +152,7 @@ export class OnstageServer {
     // Found before the metrics existed; counted now so a scrape shows it.
     if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);
     const ops = config.ops.port === undefined ? undefined : createServer();
-    const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger);
+    const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger, webhooks);
     const endpointDeps = { rooms, tokenSecret: config.auth.secret, logger: logger.child({ component: 'webrtc-http' }), iceServerLinks: config.ingest.iceServerLinks };
     const httpSessions = { whip: webrtcHttpEndpoint('whip', endpointDeps), whep: webrtcHttpEndpoint('whep', endpointDeps) };
     const routerRtpCapabilities = await nodeRtpCapabilities(pool);
@@ -162,6 +178,15 @@ export class OnstageServer {
       rtmpPort: () => server.rtmpPort,
       mediaCapabilities: { routerRtpCapabilities },
       webrtcHttp: httpSessions,
+      serverApi: {
+        credentials: config.serverApi,
+        nodeId: cluster.nodeId,
+        origins: () => rooms.origins(),
+        originIfOpen: (room) => rooms.originIfOpen(room),
+        originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
+        peers: () => cluster.peers(),
+        recordings: recordings.store,
+      },
     };
     http.on('request', createHttpHandler(httpDeps));
     ops?.on('request', createOpsHandler(httpDeps));
@@ -249,6 +274,7 @@ export class OnstageServer {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    this.#webhooks?.send({ event: 'node_draining', reason: 'shutting down' });
     // Shows end first, at once: the workers may be getting the same signal (a process group's SIGTERM).
     this.#pool.expectStop();
     this.#rooms.closeAll();
@@ -259,6 +285,8 @@ export class OnstageServer {
     this.#ops?.close();
     this.#pool.close();
     await this.#cluster.close();
+    // What the shutdown itself said (shows ended, recordings finished), if the receivers take it soon.
+    await this.#webhooks?.close();
     this.#logger.info('Onstage stopped');
   }
 

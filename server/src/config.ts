@@ -38,6 +38,16 @@ const EnvSchema = z.object({
   OPS_HOST: Ip.default('127.0.0.1'),
   OPS_PORT: Port.optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** The server API's credentials (HTTP Basic); both or neither. */
+  API_KEY: z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, '3-64 characters of A-Z a-z 0-9 _ -').optional(),
+  API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Where webhook events go (comma-separated URLs), signed with WEBHOOK_SECRET. */
+  WEBHOOK_URLS: z
+    .string()
+    .transform((s) => s.split(',').map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().url().refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')))
+    .optional(),
+  WEBHOOK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   HEARTBEAT_INTERVAL_MS: Ms.default(10_000),
   HEARTBEAT_TIMEOUT_MS: Ms.default(5_000),
   STAGE_MAX_SIZE: Count(16).default(4),
@@ -120,6 +130,10 @@ export type Config = {
    * set, /metrics is served there only. `metricsToken` protects /metrics wherever it is served.
    */
   ops: { host: string; port: number | undefined; metricsToken: string | undefined };
+  /** The operator's server API (/api/server/…): off without credentials. */
+  serverApi: { key: string; secret: string } | undefined;
+  /** Webhook events (room, participants, stage, tracks, recordings, drain): off without URLs. */
+  webhooks: { urls: string[]; secret: string } | undefined;
   room: RoomPolicy;
   /**
    * Without a Redis URL the node is a cluster of one (nothing changes for users). `publicUrl` is
@@ -191,6 +205,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         'set it to the IP (or hostname) that browsers can reach, e.g. your LAN or public IP',
     );
   }
+  if ((e.API_KEY === undefined) !== (e.API_SECRET === undefined)) {
+    throw new ConfigError('invalid configuration:\n  API_KEY and API_SECRET go together: set both (the server API) or neither');
+  }
+  if (e.WEBHOOK_URLS?.length && !e.WEBHOOK_SECRET) {
+    throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET is required with WEBHOOK_URLS (every event is signed with it)');
+  }
   if (e.RTC_PORT > 0 && e.RTC_PORT + e.WORKERS - 1 > 65535) {
     throw new ConfigError(`invalid configuration:\n  RTC_PORT=${e.RTC_PORT} leaves no room for ${e.WORKERS} workers`);
   }
@@ -218,6 +238,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     heartbeat: { intervalMs: e.HEARTBEAT_INTERVAL_MS, timeoutMs: e.HEARTBEAT_TIMEOUT_MS },
     authTimeoutMs: e.AUTH_TIMEOUT_MS,
     ops: { host: e.OPS_HOST, port: e.OPS_PORT, metricsToken: e.METRICS_TOKEN },
+    serverApi: e.API_KEY && e.API_SECRET ? { key: e.API_KEY, secret: e.API_SECRET } : undefined,
+    webhooks: e.WEBHOOK_URLS?.length && e.WEBHOOK_SECRET ? { urls: e.WEBHOOK_URLS, secret: e.WEBHOOK_SECRET } : undefined,
     cluster: {
       redisUrl: e.REDIS_URL,
       nodeId: e.NODE_ID ?? `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40)}-${randomBytes(3).toString('hex')}`,

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Sources the gauges read at scrape time. */
 export type MetricsSources = {
   rooms(): number;
+  webhooksQueued(): number;
   participants(): number;
   connections(): number;
   workersAlive(): number;
@@ -33,6 +34,7 @@ export class Metrics {
   readonly #workerHangs: Counter;
   readonly #recorderFailures: Counter<'reason'>;
   readonly #recordings: Counter<'status'>;
+  readonly #webhooks: Counter<'result'>;
   readonly #redisFailures: Counter;
   readonly #takeovers: Counter;
   readonly #originsLost: Counter;
@@ -76,6 +78,20 @@ export class Metrics {
       help: 'Recordings finished, by status (ready, failed)',
       labelNames: ['status'],
       registers,
+    });
+    this.#webhooks = new Counter({
+      name: 'onstage_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by result (delivered; failed: retried later; dropped: the queue for a receiver that stayed down overflowed)',
+      labelNames: ['result'],
+      registers,
+    });
+    new Gauge({
+      name: 'onstage_webhook_queued',
+      help: 'Webhook events waiting to be delivered',
+      registers,
+      collect() {
+        this.set(sources.webhooksQueued());
+      },
     });
     this.#redisFailures = new Counter({
       name: 'onstage_cluster_redis_failures_total',
@@ -229,5 +245,9 @@ export class Metrics {
 
   recordingFinished(status: string): void {
     this.#recordings.inc({ status });
+  }
+
+  webhookResult(result: 'delivered' | 'failed' | 'dropped'): void {
+    this.#webhooks.inc({ result });
   }
 }

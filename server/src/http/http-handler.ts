@@ -11,6 +11,7 @@ import { sendFile, type FileReply } from './file-reply.ts';
 import { hlsReply, liveStatus, recordingsRoute, type MediaRouteDeps } from './media-routes.ts';
 import { sendForwarded, type ForwardedReply } from './node-forward.ts';
 import { originProxy } from './origin-proxy.ts';
+import { serverApiRoute, type ServerApiDeps } from './server-api.ts';
 
 export type HttpDeps = {
   assets: Map<string, Asset>;
@@ -35,6 +36,8 @@ export type HttpDeps = {
   mediaCapabilities: MediaCapabilities;
   /** WHIP (/whip/…: encoders publishing a room's show) and WHEP (/whep/…: standard players watching it). */
   webrtcHttp: Record<'whip' | 'whep', { reply(req: IncomingMessage, path: string): Promise<Reply> }>;
+  /** The operator's server API (/api/server/…). */
+  serverApi: ServerApiDeps;
 };
 
 /** A reply in memory; an empty `contentType` sends none (an empty body). */
@@ -86,6 +89,10 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
   if (url.pathname === '/api/dev/token' && deps.devTokenSecret) {
     if (req.method !== 'POST') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'POST a JSON body');
     return json(200, await issueDevToken(req, deps.devTokenSecret));
+  }
+  if (url.pathname.startsWith('/api/server/')) {
+    const result = await serverApiRoute(req, url.pathname.slice('/api/server'.length), url.searchParams, deps.serverApi);
+    return 'status' in result ? json(result.status, result.value) : result;
   }
   if (url.pathname.startsWith('/whip/')) return deps.webrtcHttp.whip.reply(req, url.pathname);
   if (url.pathname.startsWith('/whep/')) return deps.webrtcHttp.whep.reply(req, url.pathname);

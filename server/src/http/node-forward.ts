@@ -8,7 +8,7 @@ import { UnavailableError } from '../errors.ts';
 const FORWARDED = 'x-onstage-proxied';
 /** How long another node may take to start answering (its body may then stream for as long as it needs). */
 const HEADERS_TIMEOUT_MS = 5000;
-const PASSED_REQUEST_HEADERS = ['authorization', 'range'] as const;
+const PASSED_REQUEST_HEADERS = ['authorization', 'range', 'content-type'] as const;
 const PASSED_REPLY_HEADERS = [
   'content-type',
   'content-length',
@@ -29,10 +29,10 @@ export function isForwarded(req: IncomingMessage): boolean {
 }
 
 /**
- * Asks another node (its link URL) the same request: method, credentials and byte range go with
- * it. A node that does not start answering within 5 s is UNAVAILABLE.
+ * Asks another node (its link URL) the same request: method, credentials, byte range and the body
+ * (already read, if any) go with it. A node that does not start answering within 5 s is UNAVAILABLE.
  */
-export async function askNode(req: Pick<IncomingMessage, 'method' | 'headers'>, nodeUrl: string, pathAndQuery: string): Promise<Response> {
+export async function askNode(req: Pick<IncomingMessage, 'method' | 'headers'>, nodeUrl: string, pathAndQuery: string, body?: Buffer): Promise<Response> {
   const headers: Record<string, string> = { [FORWARDED]: '1' };
   for (const name of PASSED_REQUEST_HEADERS) {
     const value = req.headers[name];
@@ -41,7 +41,7 @@ export async function askNode(req: Pick<IncomingMessage, 'method' | 'headers'>, 
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(new Error(`no answer within ${HEADERS_TIMEOUT_MS} ms`)), HEADERS_TIMEOUT_MS);
   try {
-    return await fetch(`${nodeUrl}${pathAndQuery}`, { method: req.method ?? 'GET', headers, signal: abort.signal });
+    return await fetch(`${nodeUrl}${pathAndQuery}`, { method: req.method ?? 'GET', headers, signal: abort.signal, ...(body ? { body: new Uint8Array(body) } : {}) });
   } catch (err) {
     throw new UnavailableError(`node ${nodeUrl} did not answer (${(err as Error).message})`);
   } finally {

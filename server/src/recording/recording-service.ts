@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LiveStatus, RoomId } from '@onstage/protocol';
+import type { LiveStatus, Recording, RoomId } from '@onstage/protocol';
 import { RecordingStore, resolveFfmpeg, resolveStageMixer, ShowRecorder, type FfmpegBinaries, type LiveLadder, type RecorderFailure, type StageMixerTool } from '@onstage/recorder';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -8,7 +8,8 @@ import type { Room } from '../rooms/room.ts';
 
 export type RecordingEvents = {
   failure(reason: RecorderFailure | 'data_dir_unwritable' | 'no_ffmpeg' | 'no_mixer'): void;
-  finished(status: string): void;
+  started(recording: Recording): void;
+  finished(recording: Recording): void;
 };
 
 type Show = { recorder: ShowRecorder; ending?: Promise<void>; retain?: NodeJS.Timeout };
@@ -181,7 +182,8 @@ export class RecordingService {
       (recorder) => {
         if (previous) clearTimeout(previous.retain);
         recorder.on('failure', (reason) => this.#events.failure(reason));
-        recorder.on('finished', (r) => this.#events.finished(r.status));
+        recorder.on('finished', (r) => this.#events.finished(r));
+        this.#events.started(recorder.recording);
         this.#shows.set(room.id, { recorder });
         logger.info({ recording: recorder.recording.id }, 'recording the show');
         // The show may have changed (or ended) while the recorder started.

@@ -97,6 +97,17 @@ export class RoomRegistry {
     return out;
   }
 
+  /** The open rooms this node is the origin of. */
+  origins(): Room[] {
+    return [...this.#rooms.values()].filter((r): r is Room => r.kind === 'origin' && r.state !== 'closed');
+  }
+
+  /** The open room with this id if this node is its origin (never opens one). */
+  originIfOpen(id: string): Room | undefined {
+    const room = this.#rooms.get(id);
+    return room?.kind === 'origin' && room.state !== 'closed' ? room : undefined;
+  }
+
   /** Whether this node is the origin of an open room with this id. */
   isOrigin(id: string): boolean {
     return this.#rooms.get(id)?.kind === 'origin';

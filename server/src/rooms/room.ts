@@ -45,6 +45,12 @@ const AUDIENCE_UPDATE_MS = 1000;
  */
 export type RoomState = 'waiting' | 'live' | 'closed';
 
+/** The chat identity of system messages (no participant token can carry it: identities come from tokens). */
+const SYSTEM_IDENTITY = 'onstage:system';
+
+/** A participant's published track, as the room's observers (webhooks) learn of it. */
+export type TrackInfo = { producerId: string; participantId: string; kind: MediaKind };
+
 type RoomEvents = {
   /** The host is here: a show begins. */
   live: [];
@@ -52,8 +58,22 @@ type RoomEvents = {
   offair: [];
   /** Who is on stage or what they send changed (seats, producers added, closed, paused). */
   stageMedia: [];
+  /** Someone new joined (a resume is not news). */
+  participantJoined: [participant: ParticipantInfo];
+  /** Someone left for good. */
+  participantLeft: [participant: ParticipantInfo];
+  /** The stage's seats changed (sent as often as the stage update goes out to clients). */
+  stageChanged: [stage: StageState];
+  trackPublished: [track: TrackInfo];
+  trackUnpublished: [track: TrackInfo];
   closed: [];
 };
+
+/**
+ * Who does a host's action: the host, or the operator's backend through the server API (which
+ * may do whatever the host may, whether or not the host is here).
+ */
+export type Actor = Participant | 'operator';
 
 /** A stage member and the media they send now (paused producers left out), host first. */
 export type StageMedia = StageMember;
@@ -95,7 +115,11 @@ export class Room extends EventEmitter<RoomEvents> {
   readonly #stage: Stage;
   readonly #chat: Chat;
   readonly #sweepTimer: NodeJS.Timeout;
-  readonly #stageOut = new Throttle(STAGE_UPDATE_MS, () => this.#notifyAll('stageChanged', this.stageState()));
+  readonly #stageOut = new Throttle(STAGE_UPDATE_MS, () => {
+    const stage = this.stageState();
+    this.#notifyAll('stageChanged', stage);
+    this.emit('stageChanged', stage);
+  });
   readonly #participantsOut = new Throttle(PARTICIPANTS_UPDATE_MS, () => this.#sendParticipantChanges());
   readonly #audienceOut = new Throttle(AUDIENCE_UPDATE_MS, () => this.#sendAudience());
   /** Participants whose entry in the host's list changed since the last participantsUpdated. */
@@ -146,6 +170,7 @@ export class Room extends EventEmitter<RoomEvents> {
       if (!owner || this.#closed) return;
       this.#notifyAll('producerClosed', { producerId: producer.id }, this.#participants.get(owner.participantId));
       this.emit('stageMedia');
+      this.emit('trackUnpublished', { producerId: producer.id, participantId: owner.participantId, kind: producer.kind });
     });
     this.#producers.on('flowing', ({ owner }) => owner && !this.#closed && this.emit('stageMedia'));
     this.#producers.on('paused', ({ producer, owner }) => {
@@ -238,7 +263,7 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /** (host) One page of the participant list in join order, after the cursor `after`. */
-  listParticipants(host: Participant, after: number, limit: number): { participants: ParticipantInfo[]; next: string | null } {
+  listParticipants(host: Actor, after: number, limit: number): { participants: ParticipantInfo[]; next: string | null } {
     this.#assertRole(host, 'host');
     const page: ParticipantInfo[] = [];
     let last = after;
@@ -306,6 +331,7 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     this.#touch(id);
     log.info({ participants: this.#participants.size }, 'joined');
+    this.emit('participantJoined', this.#infoOf(participant));
     return { participant, resumed: false };
   }
 
@@ -328,13 +354,16 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** The participant is gone for good. `reason` is what viewers are told if it was the host. */
   leave(participant: Participant, reason: ShowEndReason = 'host_left'): void {
-    if (!this.#participants.delete(participant.id)) return;
+    if (!this.#participants.has(participant.id)) return;
+    const info = this.#infoOf(participant);
+    this.#participants.delete(participant.id);
     this.#byIdentity.delete(participant.identity);
     if (participant.connection) this.#channel.remove(participant.connection);
     clearTimeout(this.#awayTimers.get(participant.id));
     this.#awayTimers.delete(participant.id);
     participant.markLeft();
     this.#logger.info({ peer: participant.id, participants: this.#participants.size }, 'left');
+    this.emit('participantLeft', { ...info, away: false });
     if (participant === this.#host) {
       this.#host = undefined;
       this.#hostAwayUntil = undefined;
@@ -413,6 +442,7 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!info) throw new ForbiddenError('you left the stage');
     this.#notifyAll('producerAdded', info, participant);
     this.emit('stageMedia');
+    this.emit('trackPublished', { producerId, participantId: participant.id, kind });
     await this.#router.observeSpeaker(producerId);
     return { producerId };
   }
@@ -477,26 +507,35 @@ export class Room extends EventEmitter<RoomEvents> {
     this.#stage.leave(cohost.id);
   }
 
-  inviteToStage(host: Participant, participantId: string): void {
+  inviteToStage(host: Actor, participantId: string): void {
     this.#assertRole(host, 'host');
     this.#stage.invite(this.#find(participantId).id);
   }
 
-  answerStageRequest(host: Participant, participantId: string, accept: boolean): void {
+  answerStageRequest(host: Actor, participantId: string, accept: boolean): void {
     this.#assertRole(host, 'host');
     this.#stage.answerRequest(participantId, accept);
   }
 
-  removeFromStage(host: Participant, participantId: string): void {
+  removeFromStage(host: Actor, participantId: string): void {
     this.#assertRole(host, 'host');
     this.#stage.remove(participantId);
   }
 
-  async mute(host: Participant, participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
+  async mute(host: Actor, participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
     this.#assertRole(host, 'host');
     const target = this.#find(participantId);
     this.#stage.setMuted(target.id, kind, muted);
     await target.media.setPaused(kind, muted);
+  }
+
+  /** (host) Removes a participant now (they may come back with a new token, unlike a ban). */
+  remove(host: Actor, participantId: string): void {
+    this.#assertRole(host, 'host');
+    const target = this.#find(participantId);
+    this.#notify(target, 'removed', { reason: 'removed' });
+    this.leave(target, 'ended_by_operator');
+    target.dropConnection();
   }
 
   // Chat ----------------------------------------------------------------------------------------
@@ -507,14 +546,21 @@ export class Room extends EventEmitter<RoomEvents> {
     return message;
   }
 
-  deleteChat(host: Participant, messageId: string): void {
+  /** A message from the system (the operator's backend) to everyone here. */
+  systemChat(text: string): ChatMessage {
+    const message = this.#chat.post({ participantId: 'system', identity: SYSTEM_IDENTITY, displayName: 'Onstage' }, text);
+    this.#notifyAll('chatMessage', message);
+    return message;
+  }
+
+  deleteChat(host: Actor, messageId: string): void {
     this.#assertRole(host, 'host');
     this.#chat.delete(messageId);
     this.#notifyAll('chatDeleted', { messageId });
   }
 
   /** Bans the participant's identity for the life of the room and removes them now. */
-  ban(host: Participant, participantId: string): void {
+  ban(host: Actor, participantId: string): void {
     this.#assertRole(host, 'host');
     const target = this.#find(participantId);
     if (target === host) throw new ForbiddenError('the host cannot ban themself');
@@ -636,8 +682,8 @@ export class Room extends EventEmitter<RoomEvents> {
     return participant.media;
   }
 
-  #assertRole(participant: Participant, role: Role): void {
-    if (participant.role !== role) throw new ForbiddenError(`only the ${role} may do this`);
+  #assertRole(actor: Actor, role: Role): void {
+    if (actor === 'operator' ? role !== 'host' : actor.role !== role) throw new ForbiddenError(`only the ${role} may do this`);
   }
 
   #assertOnStage(participant: Participant): void {
