@@ -52,3 +52,18 @@ test('production: a TOKEN_SECRET turns development tokens off unless asked for',
   assert.equal(loadConfig({ TOKEN_SECRET: secret, DEV_TOKENS: 'true' }).auth.devTokens, true);
   assert.throws(() => loadConfig({ TOKEN_SECRET: 'short' }), /TOKEN_SECRET.*at least 32/);
 });
+
+test('the server API and webhooks: off by default; credentials in pairs; webhook URLs need the signing secret', () => {
+  const off = loadConfig({});
+  assert.equal(off.serverApi, undefined);
+  assert.equal(off.webhooks, undefined);
+  const secret = 's'.repeat(32);
+  assert.deepEqual(loadConfig({ API_KEY: 'backend', API_SECRET: secret }).serverApi, { key: 'backend', secret });
+  assert.throws(() => loadConfig({ API_KEY: 'backend' }), /API_KEY and API_SECRET go together/);
+  assert.throws(() => loadConfig({ API_KEY: 'backend', API_SECRET: 'short' }), /API_SECRET.*at least 32/);
+  assert.throws(() => loadConfig({ API_KEY: 'a b', API_SECRET: secret }), /API_KEY/);
+  const hooks = loadConfig({ WEBHOOK_URLS: 'http://a.example/h, https://b.example/h', WEBHOOK_SECRET: secret }).webhooks;
+  assert.deepEqual(hooks, { urls: ['http://a.example/h', 'https://b.example/h'], secret });
+  assert.throws(() => loadConfig({ WEBHOOK_URLS: 'http://a.example/h' }), /WEBHOOK_SECRET is required/);
+  assert.throws(() => loadConfig({ WEBHOOK_URLS: 'ftp://a.example/h', WEBHOOK_SECRET: secret }), /WEBHOOK_URLS/);
+});
