@@ -42,6 +42,10 @@ export type ApiStageMove = z.infer<typeof ApiStageMove>;
 export const ApiSystemChat = z.object({ text: z.string().trim().min(1).max(500) });
 export type ApiSystemChat = z.infer<typeof ApiSystemChat>;
 
+/** POST /api/server/drain: how long to wait for the node's shows to end (default: DRAIN_TIMEOUT_MS, or 10 min). */
+export const ApiDrain = z.strictObject({ timeoutMs: z.number().int().min(0).max(86_400_000).optional() });
+export type ApiDrain = z.infer<typeof ApiDrain>;
+
 export const WebhookEventName = z.enum([
   'room_started',
   'room_finished',

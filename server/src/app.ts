@@ -28,6 +28,16 @@ import { resolveFfmpeg } from '@onstage/recorder';
 import { sendRoomWebhooks } from './webhooks/room-webhooks.ts';
 import { WebhookSender } from './webhooks/webhook-sender.ts';
 
+/** A drain asked for over the server API with no timeout, when DRAIN_TIMEOUT_MS is 0 (SIGTERM stops at once). */
+const DEFAULT_API_DRAIN_MS = 600_000;
+/** Time for the other nodes to see this one draining (a heartbeat) before its viewers are sent to them. */
+const DRAIN_NOTICE_MS = 2500;
+const MOVE_BATCH = 100;
+const MOVE_BATCH_PAUSE_MS = 100;
+/** What the signalling layer keeps on each socket. */
+type SocketData = { claims?: { role: string; room: string }; participantId?: string };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** One Onstage node: HTTP + socket.io on one port, the worker pool and the rooms. Owns them all. */
 export class OnstageServer {
   readonly #http: HttpServer;
@@ -41,6 +51,9 @@ export class OnstageServer {
   readonly #webhooks: WebhookSender | undefined;
   #rtmp: RtmpListener | undefined;
   #closing = false;
+  /** Set once the node drains: when it began, and the drain's end (the node stopped). */
+  #drain: { since: number; done: Promise<void> } | undefined;
+  readonly #stopped = Promise.withResolvers<void>();
 
   private constructor(
     http: HttpServer,
@@ -186,6 +199,10 @@ export class OnstageServer {
         originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
         peers: () => cluster.peers(),
         recordings: recordings.store,
+        drain: (timeoutMs) => {
+          void server.drain(timeoutMs ?? (config.drain.timeoutMs || DEFAULT_API_DRAIN_MS));
+          return { draining: true, since: server.#drain!.since };
+        },
       },
     };
     http.on('request', createHttpHandler(httpDeps));
@@ -196,9 +213,11 @@ export class OnstageServer {
       metrics,
       logger: signallingLogger,
       tokenSecret: config.auth.secret,
-      peers: () => cluster.peers(),
+      // Newcomers are never sent to a node that is draining.
+      peers: () => cluster.peers().filter((n) => !n.draining),
       maxParticipants: config.cluster.maxParticipants,
       routerRtpCapabilities,
+      draining: () => server.draining,
     };
     io.on('connection', (socket) => new SignallingSession(socket, sessionDeps));
 
@@ -214,6 +233,7 @@ export class OnstageServer {
         participants: rooms.participantCount,
         rooms: rooms.roomIds('origin'),
         edgeRooms: rooms.roomIds('edge'),
+        ...(server.draining ? { draining: true } : {}),
       }));
       server.#rtmp = await startRtmp(config, rooms, logger.child({ component: 'rtmp' }));
     } catch (err) {
@@ -271,10 +291,59 @@ export class OnstageServer {
     return this.#ops && urlOf(this.#ops);
   }
 
+  /** Resolves once the node has stopped (close(), or the end of a drain). */
+  get stopped(): Promise<void> {
+    return this.#stopped.promise;
+  }
+
+  get draining(): boolean {
+    return this.#drain !== undefined;
+  }
+
+  /**
+   * Drains the node: readiness turns 503, no new rooms or viewers come here (newcomers are sent to
+   * other nodes), its viewers are sent to other nodes now (the SDK reconnects them there; alone,
+   * the node keeps them), and its shows go on until they end or `timeoutMs` passes; then it stops
+   * as close() does. Resolves once stopped.
+   */
+  drain(timeoutMs: number): Promise<void> {
+    if (!this.#drain) {
+      this.#webhooks?.send({ event: 'node_draining', reason: 'drain' });
+      this.#drain = { since: Date.now(), done: this.#drainThenClose(timeoutMs) };
+    }
+    return this.#drain.done;
+  }
+
+  async #drainThenClose(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    this.#logger.info({ timeoutMs }, 'draining: sending viewers to other nodes, waiting for shows to end');
+    // Peers learn of the drain from the next heartbeat; then the viewers go, a batch at a time, so
+    // the nodes that take them are not hit by all at once.
+    await sleep(this.#cluster.mode === 'redis' ? DRAIN_NOTICE_MS : 0);
+    if (this.#cluster.peers().some((n) => !n.draining)) {
+      const viewers = [...this.#io.of('/').sockets.values()].filter((s) => this.#movable(s.data as SocketData));
+      for (let i = 0; i < viewers.length; i += MOVE_BATCH) {
+        for (const s of viewers.slice(i, i + MOVE_BATCH)) s.disconnect(true);
+        await sleep(MOVE_BATCH_PAUSE_MS);
+      }
+      this.#logger.info({ viewers: viewers.length }, 'draining: viewers sent to other nodes');
+    }
+    while (Date.now() < deadline && !this.#closing && this.#rooms.origins().some((r) => r.state === 'live')) await sleep(500);
+    this.#logger.info({ showsLeft: this.#rooms.origins().filter((r) => r.state === 'live').length }, 'drained; stopping');
+    await this.close();
+  }
+
+  /** A viewer connected here and not on stage (hosts and co-hosts stay: their media enters here). */
+  #movable(data: SocketData): boolean {
+    if (data.claims?.role !== 'viewer') return false;
+    const seats = this.#rooms.originIfOpen(data.claims.room)?.stageState().seats ?? [];
+    return !seats.some((s) => s.participantId === data.participantId);
+  }
+
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    this.#webhooks?.send({ event: 'node_draining', reason: 'shutting down' });
+    if (!this.#drain) this.#webhooks?.send({ event: 'node_draining', reason: 'shutting down' });
     // Shows end first, at once: the workers may be getting the same signal (a process group's SIGTERM).
     this.#pool.expectStop();
     this.#rooms.closeAll();
@@ -288,10 +357,12 @@ export class OnstageServer {
     // What the shutdown itself said (shows ended, recordings finished), if the receivers take it soon.
     await this.#webhooks?.close();
     this.#logger.info('Onstage stopped');
+    this.#stopped.resolve();
   }
 
   #notReadyReason(): string | undefined {
     if (this.#closing) return 'shutting down';
+    if (this.#drain) return 'draining';
     if (this.#pool.aliveCount === 0) return 'no mediasoup worker alive';
     return undefined;
   }

@@ -41,6 +41,8 @@ const EnvSchema = z.object({
   /** The server API's credentials (HTTP Basic); both or neither. */
   API_KEY: z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, '3-64 characters of A-Z a-z 0-9 _ -').optional(),
   API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long a draining node waits for its shows to end before it ends them and stops (0: SIGTERM stops at once). */
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(0),
   /** Where webhook events go (comma-separated URLs), signed with WEBHOOK_SECRET. */
   WEBHOOK_URLS: z
     .string()
@@ -132,6 +134,11 @@ export type Config = {
   ops: { host: string; port: number | undefined; metricsToken: string | undefined };
   /** The operator's server API (/api/server/…): off without credentials. */
   serverApi: { key: string; secret: string } | undefined;
+  /**
+   * Drain (POST /api/server/drain, or SIGTERM when `timeoutMs` > 0): the node takes nothing new,
+   * sends its viewers to other nodes, and stops once its shows have ended or after `timeoutMs`.
+   */
+  drain: { timeoutMs: number };
   /** Webhook events (room, participants, stage, tracks, recordings, drain): off without URLs. */
   webhooks: { urls: string[]; secret: string } | undefined;
   room: RoomPolicy;
@@ -239,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authTimeoutMs: e.AUTH_TIMEOUT_MS,
     ops: { host: e.OPS_HOST, port: e.OPS_PORT, metricsToken: e.METRICS_TOKEN },
     serverApi: e.API_KEY && e.API_SECRET ? { key: e.API_KEY, secret: e.API_SECRET } : undefined,
+    drain: { timeoutMs: e.DRAIN_TIMEOUT_MS },
     webhooks: e.WEBHOOK_URLS?.length && e.WEBHOOK_SECRET ? { urls: e.WEBHOOK_URLS, secret: e.WEBHOOK_SECRET } : undefined,
     cluster: {
       redisUrl: e.REDIS_URL,

@@ -14,15 +14,22 @@ try {
 const logger = createRootLogger(config.logLevel);
 let server: OnstageServer | undefined;
 
-// Registered before any mediasoup worker exists: mediasoup adds its own SIGINT/SIGTERM listeners
-// that close every worker, and ours must run first so shows end as server_shutdown, not as a
-// media failure of workers that seem to have died.
+// SIGINT stops at once: shows end as server_shutdown and recordings are finished. SIGTERM (what a
+// deploy sends) drains first when DRAIN_TIMEOUT_MS is set; the next signal stops at once, and one
+// more while stopping exits without waiting.
+const exit = () => logger.flush(() => process.exit(0));
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (!server || stopping) process.exit(1);
+    if (signal === 'SIGTERM' && config.drain.timeoutMs > 0 && !server.draining) {
+      logger.info({ signal, timeoutMs: config.drain.timeoutMs }, 'draining');
+      void server.drain(config.drain.timeoutMs);
+      return;
+    }
+    stopping = true;
     logger.info({ signal }, 'stopping');
-    // Flush before exiting: the logger writes asynchronously, and the last lines matter most.
-    const stopped = server ? server.close() : Promise.resolve();
-    stopped.then(() => logger.flush(() => process.exit(0)));
+    void server.close();
   });
 }
 
@@ -39,3 +46,5 @@ if (config.auth.secretGenerated) {
   );
 }
 logger.info(`host a show at ${server.url}/host/demo and watch it at ${server.url}/watch/demo`);
+// Flushed before exiting: the logger writes asynchronously, and the last lines matter most.
+void server.stopped.then(exit);

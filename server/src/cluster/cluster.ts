@@ -18,6 +18,8 @@ export type NodeStatus = {
   rooms: string[];
   /** Rooms of other origins this node serves viewers of. */
   edgeRooms: string[];
+  /** The node is draining: no new rooms or viewers go there. */
+  draining?: boolean;
 };
 
 export type NodeInfo = NodeStatus & {

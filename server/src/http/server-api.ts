@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
+  ApiDrain,
   ApiMute,
   ApiRoomList,
   ApiStageMove,
@@ -36,6 +37,8 @@ export type ServerApiDeps = {
     get(id: RecordingId): Promise<Recording | undefined>;
     delete(id: RecordingId): Promise<void>;
   } | undefined;
+  /** Starts draining this node (see OnstageServer.drain). */
+  drain(timeoutMs: number | undefined): { draining: true; since: number };
 };
 
 /** A JSON answer. */
@@ -55,6 +58,11 @@ export async function serverApiRoute(req: IncomingMessage, path: string, query: 
   const parts = path.split('/').filter(Boolean).map(decodePart);
   const [collection, id, sub, subId, action] = parts;
 
+  if (collection === 'drain' && id === undefined) {
+    only(method, 'POST');
+    const { timeoutMs } = parse(ApiDrain, req.headers['content-length'] === undefined || req.headers['content-length'] === '0' ? {} : await jsonBody(req));
+    return { status: 202, value: deps.drain(timeoutMs) };
+  }
   if (collection === 'rooms' && id === undefined) {
     only(method, 'GET');
     return { status: 200, value: await listRooms(req, deps) };

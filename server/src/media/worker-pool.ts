@@ -109,6 +109,9 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   async #start(index: number): Promise<void> {
     const { listenIp, announcedAddress, basePort, workerBin } = this.#options;
     const worker = await mediasoup.createWorker({ logLevel: 'warn', ...(workerBin ? { workerBin } : {}) });
+    // mediasoup closes every worker on the process's SIGINT/SIGTERM; the server decides when its
+    // workers close (a drain keeps them for as long as its shows go on), and closes them itself.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.removeListener(signal, signalHandlerOf(worker));
     const port = basePort > 0 ? basePort + index : undefined;
     let webRtcServer: types.WebRtcServer;
     try {
@@ -190,4 +193,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       },
     );
   }
+}
+
+/** The listener mediasoup's Worker adds for SIGINT and SIGTERM (a public field of its implementation, untyped). */
+function signalHandlerOf(worker: types.Worker): (...args: unknown[]) => void {
+  const handler = (worker as unknown as { onSignal?: (...args: unknown[]) => void }).onSignal;
+  if (!handler) throw new Error('this mediasoup version has no Worker.onSignal: check how it handles signals');
+  return handler;
 }

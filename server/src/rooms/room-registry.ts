@@ -131,7 +131,7 @@ export class RoomRegistry {
     const mine = load(this.participantCount, this.#pool.aliveCount);
     const [lightest] = this.#cluster
       .peers()
-      .filter((n) => mine - load(n.participants, n.workers) > this.#placementLoadGap)
+      .filter((n) => !n.draining && mine - load(n.participants, n.workers) > this.#placementLoadGap)
       .sort((x, y) => load(x.participants, x.workers) - load(y.participants, y.workers));
     if (!lightest) return undefined;
     // Open elsewhere already (this node serves it as an edge), or Redis cannot tell: the usual path decides.

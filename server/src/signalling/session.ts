@@ -10,7 +10,7 @@ import {
   type Role,
   type RtpCapabilities,
 } from '@onstage/protocol';
-import { ForbiddenError, InvalidInputError, NodeFullError, OnstageError, StateError, toErrorBody } from '../errors.ts';
+import { ForbiddenError, InvalidInputError, NodeFullError, OnstageError, StateError, toErrorBody, UnavailableError } from '../errors.ts';
 import type { NodeInfo } from '../cluster/cluster.ts';
 import type { Logger } from '../logger.ts';
 import { claimsOf } from '../auth/socket-auth.ts';
@@ -42,6 +42,8 @@ export type SessionDeps = {
   peers: () => readonly NodeInfo[];
   /** Participants this node takes before it sends newcomers to the least-loaded other node. */
   maxParticipants: number | undefined;
+  /** The node is draining: newcomers go to other nodes. */
+  draining: () => boolean;
   /** What every room router on this node receives and sends; told to each client as it connects (`hello`). */
   routerRtpCapabilities: RtpCapabilities;
 };
@@ -59,6 +61,7 @@ export class SignallingSession {
   readonly #tokenSecret: string;
   readonly #peers: () => readonly NodeInfo[];
   readonly #maxParticipants: number | undefined;
+  readonly #draining: () => boolean;
   readonly #expiry: TokenExpiry;
   #logger: Logger;
   #membership: { room: ServedRoom; participant: Participant } | undefined;
@@ -78,6 +81,7 @@ export class SignallingSession {
     this.#tokenSecret = deps.tokenSecret;
     this.#peers = deps.peers;
     this.#maxParticipants = deps.maxParticipants;
+    this.#draining = deps.draining;
     this.#logger = deps.logger.child({ socket: socket.id });
     // A session lives as long as its token: renewed over the connection, or closed at expiry (the
     // participant keeps its place for the grace period, so a client with a fresh token resumes).
@@ -125,6 +129,7 @@ export class SignallingSession {
     const claims = claimsOf(this.#socket);
     if (claims.room !== roomId) throw new ForbiddenError(`your token is for room "${claims.room}"`, 'WRONG_ROOM');
     if (claims.role !== role) throw new ForbiddenError(`your token allows joining as ${claims.role}`, 'ROLE_NOT_ALLOWED');
+    if (this.#draining()) this.#assertTakenWhileDraining(roomId, role);
     if (role !== 'host') this.#assertRoomForMore();
     const placed = await this.#rooms.placeElsewhere(roomId);
     if (placed) {
@@ -158,6 +163,24 @@ export class SignallingSession {
     const [emptiest] = [...this.#peers()].sort((a, b) => a.participants - b.participants);
     this.#metrics.sentAway();
     throw new NodeFullError(`this node is full (${max} participants)`, emptiest?.url);
+  }
+
+  /**
+   * A draining node sends newcomers (and viewers it moved away, coming back) to the least-loaded
+   * other node; the SDK follows. Hosts of its running shows stay (their media enters here). Alone,
+   * it still takes viewers of a show that is on (there is nowhere else to watch it) but no new show.
+   */
+  #assertTakenWhileDraining(roomId: string, role: Role): void {
+    const [emptiest] = [...this.#peers()].sort((a, b) => a.participants - b.participants);
+    const openHere = this.#rooms.isOrigin(roomId);
+    if (role === 'host' && openHere) return;
+    if (emptiest) {
+      this.#metrics.sentAway();
+      if (role === 'host') throw new StateError('ROOM_ON_OTHER_NODE', `this node is draining; open room ${roomId} on node ${emptiest.nodeId}`, emptiest.url);
+      throw new NodeFullError('this node is draining', emptiest.url);
+    }
+    if (role !== 'host' && this.#rooms.isLive(roomId)) return;
+    throw new UnavailableError('this node is draining and takes no new show');
   }
 
   /** Takes a fresh token for the same room, person and role; returns its expiry (ms). */
