@@ -25,6 +25,14 @@ if [[ ${#need[@]} -gt 0 ]]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The dashboard test runs Debian's Prometheus; not its node exporter (a recommended package whose
+# service would take port 9100 on machines with systemd).
+if [[ ${1:-} != --server-only ]] && ! dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q 'ok installed'; then
+  [[ $(id -u) -eq 0 ]] || { say "missing package: prometheus; run this script as root"; exit 1; }
+  say "installing prometheus"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 
 say "mediasoup worker"
 worker_bin=$(bash scripts/build-mediasoup-worker.sh | tail -n 1)

@@ -11,6 +11,7 @@ import { guardConnections } from './http/connection-guard.ts';
 import { socketChannels } from './signalling/socket-channels.ts';
 import { createHttpHandler, createOpsHandler, type HttpDeps } from './http/http-handler.ts';
 import { WorkerPool } from './media/worker-pool.ts';
+import { MediaStats } from './media/media-stats.ts';
 import { nodeRtpCapabilities } from './media/room-router.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { RoomRegistry } from './rooms/room-registry.ts';
@@ -49,6 +50,7 @@ export class OnstageServer {
   readonly #cluster: Cluster;
   readonly #logger: Logger;
   readonly #webhooks: WebhookSender | undefined;
+  readonly #mediaStats: MediaStats;
   #rtmp: RtmpListener | undefined;
   #closing = false;
   /** Set once the node drains: when it began, and the drain's end (the node stopped). */
@@ -65,8 +67,10 @@ export class OnstageServer {
     cluster: Cluster,
     logger: Logger,
     webhooks: WebhookSender | undefined,
+    mediaStats: MediaStats,
   ) {
     this.#webhooks = webhooks;
+    this.#mediaStats = mediaStats;
     this.#cluster = cluster;
     this.#http = http;
     this.#ops = ops;
@@ -98,6 +102,10 @@ export class OnstageServer {
       loadDemoAssets(),
     ]);
     let metrics: Metrics | undefined;
+    const mediaStats = new MediaStats(pool, {
+      connected: (seconds) => metrics?.transportConnected(seconds),
+      counted: (kind, n) => metrics?.mediaCounted(kind, n),
+    });
     const webhooks = config.webhooks
       ? new WebhookSender(config.webhooks, nodeId, logger.child({ component: 'webhooks' }), (result) => metrics?.webhookResult(result))
       : undefined;
@@ -145,7 +153,11 @@ export class OnstageServer {
         : undefined;
     metrics = new Metrics({
       rooms: () => rooms.roomCount,
+      viewers: () => rooms.origins().reduce((n, r) => n + r.viewers, 0),
       webhooksQueued: () => webhooks?.queued ?? 0,
+      media: () => mediaStats.sample,
+      workerCpuSeconds: () => pool.cpuSeconds(),
+      recorderStates: () => recordings.recorderStates(),
       participants: () => rooms.participantCount,
       connections: () => io.engine.clientsCount,
       workersAlive: () => pool.aliveCount,
@@ -165,7 +177,7 @@ export class OnstageServer {
     // Found before the metrics existed; counted now so a scrape shows it.
     if (recordings.unavailable) metrics.recorderFailed(recordings.unavailable.reason);
     const ops = config.ops.port === undefined ? undefined : createServer();
-    const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger, webhooks);
+    const server = new OnstageServer(http, ops, io, pool, rooms, recordings, cluster, logger, webhooks, mediaStats);
     const endpointDeps = { rooms, tokenSecret: config.auth.secret, logger: logger.child({ component: 'webrtc-http' }), iceServerLinks: config.ingest.iceServerLinks };
     const httpSessions = { whip: webrtcHttpEndpoint('whip', endpointDeps), whep: webrtcHttpEndpoint('whep', endpointDeps) };
     const routerRtpCapabilities = await nodeRtpCapabilities(pool);
@@ -352,6 +364,7 @@ export class OnstageServer {
     await this.#recordings.closeAll();
     await Promise.all([rtmp, new Promise<void>((resolve) => this.#io.close(() => resolve()))]);
     this.#ops?.close();
+    this.#mediaStats.close();
     this.#pool.close();
     await this.#cluster.close();
     // What the shutdown itself said (shows ended, recordings finished), if the receivers take it soon.

@@ -1,8 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MediaCount, MediaSample } from './media/media-stats.ts';
 
 /** Sources the gauges read at scrape time. */
 export type MetricsSources = {
   rooms(): number;
+  viewers(): number;
+  /** The node's media lately (media-stats.ts). */
+  media(): MediaSample;
+  /** Worker index → CPU seconds its process has used. */
+  workerCpuSeconds(): Map<number, number>;
+  /** Each show's recorder state. */
+  recorderStates(): { room: string; state: string }[];
   webhooksQueued(): number;
   participants(): number;
   connections(): number;
@@ -35,6 +43,8 @@ export class Metrics {
   readonly #recorderFailures: Counter<'reason'>;
   readonly #recordings: Counter<'status'>;
   readonly #webhooks: Counter<'result'>;
+  readonly #mediaCounts: Record<MediaCount, Counter>;
+  readonly #connectSeconds: Histogram;
   readonly #redisFailures: Counter;
   readonly #takeovers: Counter;
   readonly #originsLost: Counter;
@@ -73,6 +83,8 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
+    // A series per reason from the start (at 0): an increase over it reads 0, not "no data".
+    for (const reason of ['ffmpeg_exited', 'mixer_exited', 'disk_full', 'no_ffmpeg', 'no_mixer', 'data_dir_unwritable']) this.#recorderFailures.inc({ reason }, 0);
     this.#recordings = new Counter({
       name: 'onstage_recordings_finished_total',
       help: 'Recordings finished, by status (ready, failed)',
@@ -85,12 +97,69 @@ export class Metrics {
       labelNames: ['result'],
       registers,
     });
+    // Every result has a series from the start (at 0), so a rate over it reads 0, not "no data".
+    for (const result of ['delivered', 'failed', 'dropped']) this.#webhooks.inc({ result }, 0);
     new Gauge({
       name: 'onstage_webhook_queued',
       help: 'Webhook events waiting to be delivered',
       registers,
       collect() {
         this.set(sources.webhooksQueued());
+      },
+    });
+    this.#mediaCounts = {
+      nacks: new Counter({ name: 'onstage_media_nacks_total', help: 'NACKs (retransmission requests) the server sent to senders', registers }),
+      plis: new Counter({ name: 'onstage_media_plis_total', help: 'PLIs (keyframe requests) the server sent to senders', registers }),
+      packetsLost: new Counter({ name: 'onstage_media_packets_lost_total', help: 'RTP packets lost on their way from senders to the server', registers }),
+    };
+    this.#connectSeconds = new Histogram({
+      name: 'onstage_transport_connect_seconds',
+      help: "Time from a WebRTC transport's creation (at join, or when a client asks) to DTLS connected: a participant's media path coming up",
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10],
+      registers,
+    });
+    const byDirection = (name: string, help: string, read: (m: MediaSample) => { in: number; out: number }) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['direction'],
+        registers,
+        collect() {
+          const value = read(sources.media());
+          this.set({ direction: 'in' }, value.in);
+          this.set({ direction: 'out' }, value.out);
+        },
+      });
+    byDirection('onstage_media_bitrate_bps', 'Bits per second over all transports of this node, by direction (in: from senders, out: to receivers), sampled every 5 s', (m) => ({ in: m.bitrateIn, out: m.bitrateOut }));
+    byDirection('onstage_media_packet_loss_ratio', 'Mean RTP packet loss over the transports that report it (0-1), by direction', (m) => ({ in: m.lossIn, out: m.lossOut }));
+    new Gauge({
+      name: 'onstage_media_rtt_seconds',
+      help: 'Mean round-trip time to the senders that report one',
+      registers,
+      collect() {
+        this.reset();
+        const rtt = sources.media().rttSeconds;
+        if (rtt !== undefined) this.set(rtt);
+      },
+    });
+    new Gauge({
+      name: 'onstage_worker_cpu_seconds',
+      help: 'CPU seconds (user + system) each mediasoup worker process has used (starts again at 0 when a worker is replaced); rate() gives its load',
+      labelNames: ['worker'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [worker, seconds] of sources.workerCpuSeconds()) this.set({ worker: String(worker) }, seconds);
+      },
+    });
+    new Gauge({
+      name: 'onstage_recorder_state',
+      help: "1 for each show's recorder, labelled with its state (starting, running, restarting, stopping, stopped)",
+      labelNames: ['room', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { room, state } of sources.recorderStates()) this.set({ room, state }, 1);
       },
     });
     this.#redisFailures = new Counter({
@@ -182,6 +251,7 @@ export class Metrics {
       new Gauge({ name, help, registers, collect() { this.set(read()); } });
     gauge('onstage_rooms', 'Open rooms', sources.rooms);
     gauge('onstage_participants', 'Participants in rooms', sources.participants);
+    gauge('onstage_viewers', 'Viewers of the shows this node is the origin of (wherever they watch from)', sources.viewers);
     gauge('onstage_socket_connections', 'Connected signalling sockets', sources.connections);
     gauge('onstage_mediasoup_workers_alive', 'mediasoup workers alive', sources.workersAlive);
     new Gauge({
@@ -245,6 +315,14 @@ export class Metrics {
 
   recordingFinished(status: string): void {
     this.#recordings.inc({ status });
+  }
+
+  mediaCounted(kind: MediaCount, n: number): void {
+    this.#mediaCounts[kind].inc(n);
+  }
+
+  transportConnected(seconds: number): void {
+    this.#connectSeconds.observe(seconds);
   }
 
   webhookResult(result: 'delivered' | 'failed' | 'dropped'): void {

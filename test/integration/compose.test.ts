@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../server/src/config.ts';
 
@@ -80,4 +81,23 @@ test('deploy/prometheus.yml scrapes every node on its operator port', () => {
     assert.ok(targets.includes(`${name}:${config.ops.port}`), `Prometheus scrapes ${name}:${config.ops.port}`);
   }
   assert.ok(prometheus.scrape_configs.every((c) => c.metrics_path === '/metrics'));
+});
+
+test('Grafana: docker-compose provisions the Prometheus data source and the Onstage dashboard, whose queries use that source', () => {
+  const grafana = resolved.services['grafana'] as Service & { volumes?: string[] };
+  assert.ok(grafana, 'a grafana service');
+  // docker-compose 1.29 resolves volumes to "source:target:mode".
+  const mounted = (target: string) => grafana.volumes?.map((v) => v.split(':')).find(([, t]) => t === target)?.[0];
+  const provisioning = mounted('/etc/grafana/provisioning');
+  const dashboards = mounted('/var/lib/grafana/dashboards');
+  assert.ok(provisioning && dashboards, `provisioning and dashboards mounted: ${JSON.stringify(grafana.volumes)}`);
+  const sources = parse(readFileSync(join(provisioning, 'datasources/prometheus.yml'), 'utf8')) as { datasources: { uid: string; type: string; url: string }[] };
+  const source = sources.datasources[0]!;
+  assert.equal(source.type, 'prometheus');
+  assert.match(source.url, /^http:\/\/prometheus:9090$/, 'the compose Prometheus');
+  const provider = parse(readFileSync(join(provisioning, 'dashboards/onstage.yml'), 'utf8')) as { providers: { options: { path: string } }[] };
+  assert.equal(provider.providers[0]!.options.path, '/var/lib/grafana/dashboards');
+  const dashboard = JSON.parse(readFileSync(join(dashboards, 'onstage.json'), 'utf8')) as { panels: { datasource: { uid: string }; targets: { expr: string }[] }[] };
+  assert.ok(dashboard.panels.length >= 10);
+  assert.ok(dashboard.panels.every((p) => p.datasource.uid === source.uid && p.targets.length > 0), 'every panel queries that source');
 });

@@ -27,6 +27,8 @@ type WorkerPoolEvents = {
   workerRestarted: [index: number];
   /** The watchdog killed a worker that stopped answering. */
   workerHung: [pid: number];
+  /** A worker is up (at start, or replacing a dead one). */
+  workerStarted: [worker: MediaWorker];
 };
 
 const RESTART_DELAY_MS = 500;
@@ -47,6 +49,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /** The node is stopping: workers ending now are part of that, not failures. */
   #stopping = false;
   #next = 0;
+  /** CPU seconds (user + system) each live worker process has used, as the watchdog last learnt. */
+  readonly #cpuSeconds = new Map<number, number>();
 
   private constructor(options: WorkerPoolOptions, logger: Logger) {
     super();
@@ -82,6 +86,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (slot) return slot;
     }
     throw new Error('no mediasoup worker is alive');
+  }
+
+  /** Worker index → CPU seconds its process has used (it starts again from 0 when a worker is replaced). */
+  cpuSeconds(): Map<number, number> {
+    return new Map(this.#cpuSeconds);
   }
 
   workers(): MediaWorker[] {
@@ -130,9 +139,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       return;
     }
     const log = this.#logger.child({ worker: index, pid: worker.pid });
-    const watchdog = this.#watch(worker, log);
+    const watchdog = this.#watch(worker, log, index);
     worker.on('died', (error) => {
       clearInterval(watchdog);
+      this.#cpuSeconds.delete(index);
       this.#slots[index] = undefined;
       // Judged a moment later: when the whole process group gets SIGTERM, this worker's exit can be
       // seen just before the node's own signal handler runs (both come in one turn of the loop).
@@ -145,6 +155,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
     this.#slots[index] = { index, worker, webRtcServer };
     log.info({ port: port ?? 'any' }, 'mediasoup worker started');
+    this.emit('workerStarted', this.#slots[index]);
   }
 
   /**
@@ -153,14 +164,17 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
    * it dies like a crashed one and its rooms recover the same way. A stall report (state, CPU,
    * kernel and gdb stacks) is logged first, so a stall leaves evidence of where it stood.
    */
-  #watch(worker: types.Worker, log: Logger): NodeJS.Timeout {
+  #watch(worker: types.Worker, log: Logger, index: number): NodeJS.Timeout {
     let askedAt: number | undefined;
     const timer = setInterval(() => {
       if (worker.closed || worker.died) return clearInterval(timer);
       if (askedAt === undefined) {
         const at = (askedAt = performance.now());
         worker.getResourceUsage().then(
-          () => askedAt === at && (askedAt = undefined),
+          (usage) => {
+            this.#cpuSeconds.set(index, (usage.ru_utime + usage.ru_stime) / 1000);
+            if (askedAt === at) askedAt = undefined;
+          },
           () => askedAt === at && (askedAt = undefined),
         );
         return;

@@ -101,6 +101,11 @@ export class RecordingService {
     return this.#unavailable;
   }
 
+  /** Each show's recorder state, for metrics. */
+  recorderStates(): { room: string; state: string }[] {
+    return [...this.#shows].map(([room, show]) => ({ room, state: show.recorder.state }));
+  }
+
   /** The processes of every running recorder (its mixer and its FFmpeg), for metrics. */
   recorderProcesses(): { room: string; process: 'mixer' | 'ffmpeg'; pid: number }[] {
     return [...this.#shows].flatMap(([room, show]) => {
