@@ -19,10 +19,12 @@ export const Recording = z.object({
   /** Seconds of media in the file (what a player shows). */
   durationS: z.number().optional(),
   sizeBytes: z.number().optional(),
-  /** FFmpeg runs it was made from; runs - 1 gaps (stage layout changes, crash restarts). */
+  /** Recorder runs it was made from; runs - 1 gaps (the mixer or FFmpeg died and was restarted). */
   runs: z.number(),
   /** Where to fetch it, once ready. */
   url: z.string().optional(),
+  /** Set once the media is in object storage (S3_BUCKET): `url` then redirects to a signed URL of it. */
+  objectKey: z.string().optional(),
 });
 export type Recording = z.infer<typeof Recording>;
 

@@ -82,6 +82,16 @@ export class RecordingStore {
     return join(this.#dir(id), MEDIA_FILE);
   }
 
+  /** The media is safely in object storage under `key`: recorded so, and the local copy goes. */
+  async movedToObjectStorage(id: RecordingId, key: string): Promise<Recording | undefined> {
+    const meta = await this.get(id);
+    if (!meta) return undefined;
+    const moved = { ...meta, objectKey: key };
+    await this.#save(moved);
+    await rm(this.mediaPath(id), { force: true });
+    return moved;
+  }
+
   async delete(id: RecordingId): Promise<void> {
     await rm(this.#dir(id), { recursive: true, force: true });
   }

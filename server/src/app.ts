@@ -112,6 +112,7 @@ export class OnstageServer {
     const recordings = await RecordingService.create(config.recorder, logger.child({ component: 'recorder' }), {
       failure: (reason) => metrics?.recorderFailed(reason),
       started: (recording) => webhooks?.send({ event: 'recording_started', room: recording.room, recording }),
+      uploaded: (result) => metrics?.recordingUploaded(result),
       finished: (recording) => {
         metrics?.recordingFinished(recording.status);
         webhooks?.send({ event: recording.status === 'ready' ? 'recording_ready' : 'recording_failed', room: recording.room, recording });
@@ -155,6 +156,7 @@ export class OnstageServer {
       rooms: () => rooms.roomCount,
       viewers: () => rooms.origins().reduce((n, r) => n + r.viewers, 0),
       webhooksQueued: () => webhooks?.queued ?? 0,
+      uploadsPending: () => recordings.pendingUploads,
       media: () => mediaStats.sample,
       workerCpuSeconds: () => pool.cpuSeconds(),
       recorderStates: () => recordings.recorderStates(),
@@ -211,6 +213,7 @@ export class OnstageServer {
         originElsewhere: async (room) => (await cluster.remoteOriginOf(room))?.linkUrl,
         peers: () => cluster.peers(),
         recordings: recordings.store,
+        deleteRecording: (recording) => recordings.delete(recording),
         drain: (timeoutMs) => {
           void server.drain(timeoutMs ?? (config.drain.timeoutMs || DEFAULT_API_DRAIN_MS));
           return { draining: true, since: server.#drain!.since };

@@ -41,6 +41,20 @@ const EnvSchema = z.object({
   /** The server API's credentials (HTTP Basic); both or neither. */
   API_KEY: z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, '3-64 characters of A-Z a-z 0-9 _ -').optional(),
   API_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Finished recordings go to this S3-compatible bucket (and are served from it) when set. */
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+  /** An S3-compatible service's URL (MinIO, Ceph, …); without it, AWS S3 in S3_REGION. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Without these, the AWS SDK's usual credential chain (environment, instance role, …). */
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Object keys start with this. */
+  S3_PREFIX: z.string().regex(/^[A-Za-z0-9!_.*'()\/-]*$/, 'safe S3 key characters').default('recordings/'),
+  /** Path-style URLs (bucket in the path): the default with S3_ENDPOINT, which most S3-compatible services need. */
+  S3_FORCE_PATH_STYLE: Bool.optional(),
+  /** How long a signed recording URL works. */
+  S3_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(3600),
   /** How long a draining node waits for its shows to end before it ends them and stops (0: SIGTERM stops at once). */
   DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(0),
   /** Where webhook events go (comma-separated URLs), signed with WEBHOOK_SECRET. */
@@ -98,6 +112,17 @@ const EnvSchema = z.object({
 
 /** Every variable the server reads (deployment files are checked against this list). */
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.shape);
+
+/** An S3-compatible bucket for finished recordings. */
+export type ObjectStorageConfig = {
+  bucket: string;
+  region: string;
+  endpoint: string | undefined;
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  prefix: string;
+  forcePathStyle: boolean;
+  urlTtlSeconds: number;
+};
 
 export type Config = {
   http: { host: string; port: number; limits: ConnectionLimits };
@@ -180,6 +205,8 @@ export type Config = {
     retainMs: number;
     /** 'token': recordings and live status need an access token of their room. */
     access: 'public' | 'token';
+    /** Finished recordings are uploaded here and served from here (local copies removed). */
+    objectStorage: ObjectStorageConfig | undefined;
   };
 };
 
@@ -214,6 +241,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if ((e.API_KEY === undefined) !== (e.API_SECRET === undefined)) {
     throw new ConfigError('invalid configuration:\n  API_KEY and API_SECRET go together: set both (the server API) or neither');
+  }
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('invalid configuration:\n  S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both, or neither (the AWS credential chain)');
   }
   if (e.WEBHOOK_URLS?.length && !e.WEBHOOK_SECRET) {
     throw new ConfigError('invalid configuration:\n  WEBHOOK_SECRET is required with WEBHOOK_URLS (every event is signed with it)');
@@ -276,6 +306,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       listSize: e.HLS_LIST_SIZE,
       retainMs: e.HLS_RETAIN_MS,
       access: e.MEDIA_ACCESS,
+      objectStorage: e.S3_BUCKET
+        ? {
+            bucket: e.S3_BUCKET,
+            region: e.S3_REGION,
+            endpoint: e.S3_ENDPOINT,
+            credentials: e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } : undefined,
+            prefix: e.S3_PREFIX,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
+            urlTtlSeconds: e.S3_URL_TTL_SECONDS,
+          }
+        : undefined,
     },
     room: {
       graceMs: e.GRACE_MS,

@@ -12,6 +12,8 @@ export type MetricsSources = {
   /** Each show's recorder state. */
   recorderStates(): { room: string; state: string }[];
   webhooksQueued(): number;
+  /** Finished recordings waiting to go to object storage. */
+  uploadsPending(): number;
   participants(): number;
   connections(): number;
   workersAlive(): number;
@@ -43,6 +45,7 @@ export class Metrics {
   readonly #recorderFailures: Counter<'reason'>;
   readonly #recordings: Counter<'status'>;
   readonly #webhooks: Counter<'result'>;
+  readonly #uploads: Counter<'result'>;
   readonly #mediaCounts: Record<MediaCount, Counter>;
   readonly #connectSeconds: Histogram;
   readonly #redisFailures: Counter;
@@ -160,6 +163,21 @@ export class Metrics {
       collect() {
         this.reset();
         for (const { room, state } of sources.recorderStates()) this.set({ room, state }, 1);
+      },
+    });
+    this.#uploads = new Counter({
+      name: 'onstage_recording_uploads_total',
+      help: 'Recordings moved to object storage (uploaded), and upload attempts that failed (retried; the local copy stays)',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['uploaded', 'failed']) this.#uploads.inc({ result }, 0);
+    new Gauge({
+      name: 'onstage_recording_uploads_pending',
+      help: 'Finished recordings waiting to go to object storage',
+      registers,
+      collect() {
+        this.set(sources.uploadsPending());
       },
     });
     this.#redisFailures = new Counter({
@@ -315,6 +333,10 @@ export class Metrics {
 
   recordingFinished(status: string): void {
     this.#recordings.inc({ status });
+  }
+
+  recordingUploaded(result: 'uploaded' | 'failed'): void {
+    this.#uploads.inc({ result });
   }
 
   mediaCounted(kind: MediaCount, n: number): void {

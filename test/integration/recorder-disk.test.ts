@@ -30,7 +30,7 @@ test('a full disk is reported (status, metric, log) while live HLS and the show 
   const pool = await WorkerPool.create({ size: 1, listenIp: '127.0.0.1', announcedAddress: '127.0.0.1', basePort: 0, workerBin: config.workerBin, watchdogMs: config.workerWatchdogMs }, logger);
   cleanup.push(() => pool.close());
   const failures: string[] = [];
-  const recordings = await RecordingService.create(config.recorder, logger, { failure: (r) => failures.push(r), started: () => {}, finished: () => {} });
+  const recordings = await RecordingService.create(config.recorder, logger, { failure: (r) => failures.push(r), started: () => {}, finished: () => {}, uploaded: () => {} });
   const rooms = new RoomRegistry(pool, config, logger, { onOpen: (room) => recordings.attach(room) });
   cleanup.push(() => recordings.closeAll());
   cleanup.push(() => rooms.closeAll());

@@ -19,7 +19,7 @@ test('recordings a crashed server left unfinished are finished from their parts 
   writeFileSync(join(dir, 'recording.json'), JSON.stringify({ id, room: 'lost-show', status: 'recording', startedAt: '2026-11-25T12:00:00.000Z', runs: 2 }));
 
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
-  const service = await RecordingService.create(config.recorder, createRootLogger('silent'), { failure: () => {}, started: () => {}, finished: () => {} });
+  const service = await RecordingService.create(config.recorder, createRootLogger('silent'), { failure: () => {}, started: () => {}, finished: () => {}, uploaded: () => {} });
   const [recording] = await eventually(() => service.store!.list('lost-show'), (l) => l[0]?.status === 'ready', 30_000);
   assert.equal(recording?.status, 'ready');
   // Each part loses at most its last fragment (1 s) and FFmpeg's start-up.

@@ -67,3 +67,20 @@ test('the server API and webhooks: off by default; credentials in pairs; webhook
   assert.throws(() => loadConfig({ WEBHOOK_URLS: 'http://a.example/h' }), /WEBHOOK_SECRET is required/);
   assert.throws(() => loadConfig({ WEBHOOK_URLS: 'ftp://a.example/h', WEBHOOK_SECRET: secret }), /WEBHOOK_URLS/);
 });
+
+test('object storage: off by default; a bucket turns it on, path-style with an endpoint; credentials in pairs', () => {
+  assert.equal(loadConfig({}).recorder.objectStorage, undefined);
+  const minio = loadConfig({ S3_BUCKET: 'shows', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' }).recorder.objectStorage;
+  assert.deepEqual(minio, {
+    bucket: 'shows',
+    region: 'us-east-1',
+    endpoint: 'http://127.0.0.1:9000',
+    credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+    prefix: 'recordings/',
+    forcePathStyle: true,
+    urlTtlSeconds: 3600,
+  });
+  assert.equal(loadConfig({ S3_BUCKET: 'shows' }).recorder.objectStorage?.forcePathStyle, false, 'AWS: virtual-hosted style');
+  assert.throws(() => loadConfig({ S3_BUCKET: 'shows', S3_ACCESS_KEY_ID: 'k' }), /go together/);
+  assert.throws(() => loadConfig({ S3_BUCKET: 'Not A Bucket' }), /S3_BUCKET/);
+});

@@ -98,6 +98,7 @@ async function route(req: IncomingMessage, deps: HttpDeps, viaOrigin: ReturnType
   if (url.pathname.startsWith('/whep/')) return deps.webrtcHttp.whep.reply(req, url.pathname);
   if (url.pathname === '/api/recordings' || url.pathname.startsWith('/api/recordings/')) {
     const result = await recordingsRoute(req, url.pathname.slice('/api/recordings'.length), url.searchParams, `${url.pathname}${url.search}`, deps.media);
+    if ('redirect' in result) return { status: 302, body: '', contentType: '', cacheControl: 'no-store', headers: { location: result.redirect, 'access-control-allow-origin': '*' } };
     return 'status' in result ? json(result.status, result.value) : result;
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -24,6 +24,8 @@ export type MediaRouteDeps = {
 };
 
 type JsonResult = { status: number; value: unknown };
+/** A temporary redirect (a recording's media in object storage, by a signed URL). */
+export type RedirectReply = { redirect: string };
 
 // HLS is often played from other origins (players, CDNs).
 const CORS = { 'access-control-allow-origin': '*' };
@@ -71,7 +73,7 @@ export async function recordingsRoute(
   query: URLSearchParams,
   pathAndQuery: string,
   deps: MediaRouteDeps,
-): Promise<JsonResult | FileReply | ForwardedReply> {
+): Promise<JsonResult | FileReply | ForwardedReply | RedirectReply> {
   const store = deps.recordings.store;
   if (!store) throw new UnavailableError('recordings are off on this server (HLS=false, or see GET /api/live/:room)');
   if (rest === '') {
@@ -96,12 +98,14 @@ export async function recordingsRoute(
   if (m[2]) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET the media');
     if (recording.status !== 'ready') throw new NotFoundError('NOT_FOUND', `recording is ${recording.status}`);
-    return { file: store.mediaPath(id.data), contentType: 'video/mp4', cacheControl: 'public, max-age=3600', headers: { ...CORS, 'content-disposition': `inline; filename="${MEDIA_FILE}"` } };
+    const media = await deps.recordings.mediaOf(recording);
+    if ('redirect' in media) return media;
+    return { file: media.file, contentType: 'video/mp4', cacheControl: 'public, max-age=3600', headers: { ...CORS, 'content-disposition': `inline; filename="${MEDIA_FILE}"` } };
   }
   if (req.method === 'DELETE') {
     assertHostOf(req, recording, deps.tokenSecret);
     if (recording.status === 'recording') throw new ForbiddenError('the show is still on; end it first');
-    await store.delete(id.data);
+    await deps.recordings.delete(recording);
     return { status: 200, value: { deleted: id.data } };
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new InvalidInputError('METHOD_NOT_ALLOWED', 'GET or DELETE');

@@ -35,8 +35,9 @@ export type ServerApiDeps = {
   recordings: {
     list(room?: string): Promise<Recording[]>;
     get(id: RecordingId): Promise<Recording | undefined>;
-    delete(id: RecordingId): Promise<void>;
   } | undefined;
+  /** Deletes a recording (here, and in object storage if it was moved there). */
+  deleteRecording(recording: Recording): Promise<void>;
   /** Starts draining this node (see OnstageServer.drain). */
   drain(timeoutMs: number | undefined): { draining: true; since: number };
 };
@@ -92,7 +93,7 @@ export async function serverApiRoute(req: IncomingMessage, path: string, query: 
     if (method === 'GET') return { status: 200, value: recording };
     only(method, 'DELETE');
     if (recording.status === 'recording') throw new InvalidInputError('PRECONDITION_FAILED', 'the show is still being recorded');
-    await store.delete(recordingId);
+    await deps.deleteRecording(recording);
     return { status: 200, value: { deleted: recordingId } };
   }
   throw new NotFoundError('NOT_FOUND', `nothing at /api/server${path}`);

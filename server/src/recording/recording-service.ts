@@ -5,10 +5,14 @@ import { RecordingStore, resolveFfmpeg, resolveStageMixer, ShowRecorder, type Ff
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Room } from '../rooms/room.ts';
+import { ObjectStorage } from './object-storage.ts';
+import { RecordingUploads } from './recording-uploads.ts';
 
 export type RecordingEvents = {
   failure(reason: RecorderFailure | 'data_dir_unwritable' | 'no_ffmpeg' | 'no_mixer'): void;
   started(recording: Recording): void;
+  /** A finished recording went to object storage, or an attempt failed (it is retried). */
+  uploaded(result: 'uploaded' | 'failed'): void;
   finished(recording: Recording): void;
 };
 
@@ -36,6 +40,8 @@ export class RecordingService {
   readonly #shows = new Map<string, Show>();
   readonly #starting = new Map<string, Promise<void>>();
   readonly #unavailable: Unavailable | undefined;
+  readonly #objectStorage: ObjectStorage | undefined;
+  readonly #uploads: RecordingUploads | undefined;
 
   private constructor(
     config: Config['recorder'],
@@ -52,6 +58,10 @@ export class RecordingService {
     this.#logger = logger;
     this.#events = events;
     this.store = binaries ? new RecordingStore(config.dataDir, binaries, recordingUrlOf) : undefined;
+    if (this.store && config.objectStorage) {
+      this.#objectStorage = new ObjectStorage(config.objectStorage);
+      this.#uploads = new RecordingUploads(this.#objectStorage, this.store, logger.child({ storage: config.objectStorage.bucket }), (r) => events.uploaded(r));
+    }
   }
 
   static async create(config: Config['recorder'], logger: Logger, events: RecordingEvents): Promise<RecordingService> {
@@ -85,10 +95,14 @@ export class RecordingService {
     }
     const service = new RecordingService(config, binaries, mixer, unavailable, logger, events);
     // Shows cut off by a crash of an earlier process: finish their recordings from the parts.
-    void service.store?.recoverUnfinished().then(
-      (recovered) => recovered.length > 0 && logger.info({ recordings: recovered.map((r) => r.id) }, 'finished recordings of an earlier run'),
-      (err: unknown) => logger.warn({ err }, 'cannot recover earlier recordings'),
-    );
+    void service.store
+      ?.recoverUnfinished()
+      .then(
+        (recovered) => recovered.length > 0 && logger.info({ recordings: recovered.map((r) => r.id) }, 'finished recordings of an earlier run'),
+        (err: unknown) => logger.warn({ err }, 'cannot recover earlier recordings'),
+      )
+      // Finished recordings not in object storage yet (an earlier run stopped before it moved them).
+      .then(() => service.#uploads?.resumePending());
     return service;
   }
 
@@ -99,6 +113,24 @@ export class RecordingService {
   /** Why HLS and recordings are off although configured on (no FFmpeg, DATA_DIR not writable). */
   get unavailable(): Unavailable | undefined {
     return this.#unavailable;
+  }
+
+  /** Finished recordings waiting to go to object storage. */
+  get pendingUploads(): number {
+    return this.#uploads?.pending ?? 0;
+  }
+
+  /** Where a ready recording's media is: a file here, or a signed URL in object storage. */
+  async mediaOf(recording: Recording): Promise<{ file: string } | { redirect: string }> {
+    if (recording.objectKey && this.#objectStorage) return { redirect: await this.#objectStorage.signedUrl(recording.objectKey) };
+    if (!this.store) throw new Error('recordings are off');
+    return { file: this.store.mediaPath(recording.id) };
+  }
+
+  /** Deletes a recording here and, if it was moved there, its media in object storage. */
+  async delete(recording: Recording): Promise<void> {
+    if (recording.objectKey) await this.#objectStorage?.delete(recording.objectKey);
+    await this.store?.delete(recording.id);
   }
 
   /** Each show's recorder state, for metrics. */
@@ -163,6 +195,8 @@ export class RecordingService {
     await Promise.all([...this.#starting.values()]);
     await Promise.all([...this.#shows.keys()].map((room) => this.#end(room)));
     for (const show of this.#shows.values()) clearTimeout(show.retain);
+    this.#uploads?.close();
+    this.#objectStorage?.close();
   }
 
   #start(room: Room): void {
@@ -187,7 +221,10 @@ export class RecordingService {
       (recorder) => {
         if (previous) clearTimeout(previous.retain);
         recorder.on('failure', (reason) => this.#events.failure(reason));
-        recorder.on('finished', (r) => this.#events.finished(r));
+        recorder.on('finished', (r) => {
+          this.#events.finished(r);
+          this.#uploads?.enqueue(r);
+        });
         this.#events.started(recorder.recording);
         this.#shows.set(room.id, { recorder });
         logger.info({ recording: recorder.recording.id }, 'recording the show');
