@@ -240,8 +240,10 @@ export class OnstageServer {
       await listen(http, config.http.port, config.http.host);
       if (ops) await listen(ops, config.ops.port!, config.ops.host);
       const linkUrl = `http://${isIP(clusterAddress) === 6 ? `[${clusterAddress}]` : clusterAddress}:${(http.address() as AddressInfo).port}`;
+      // Fixed now: the heartbeat may run once more while the node closes its listener.
+      const publicUrl = config.cluster.publicUrl ?? server.url;
       await cluster.start(() => ({
-        url: config.cluster.publicUrl ?? server.url,
+        url: publicUrl,
         linkUrl,
         address: pipeIp,
         workers: pool.aliveCount,
