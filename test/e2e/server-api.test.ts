@@ -138,4 +138,8 @@ test('the server API drives a show (list, mute, chat, stage, remove, end) with t
   assert.ok(recordings.json.recordings.some((r) => r.id === recording.id), 'the recording is listed');
   assert.equal((await api('DELETE', `/recordings/${recording.id}`)).status, 200);
   assert.equal((await api<ErrorJson>('GET', `/recordings/${recording.id}`)).json.error.code, 'NOT_FOUND');
+
+  // The API describes itself (no credentials needed for the description).
+  const openapi = (await (await fetch(`${env.server.url}/api/server/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  assert.ok(openapi.paths['/api/server/rooms/{room}/participants/{participant}/mute'], 'the OpenAPI document is served');
 });

@@ -18,6 +18,7 @@ import { AuthError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Room } from '../rooms/room.ts';
 import { askNode, isForwarded, type ForwardedReply } from './node-forward.ts';
 import { readBody } from './request-body.ts';
+import { serverApiOpenApi } from './server-api-openapi.ts';
 
 /** The operator's credentials (API_KEY, API_SECRET): HTTP Basic, `key:secret`. */
 export type ApiCredentials = { key: string; secret: string };
@@ -46,6 +47,7 @@ export type ServerApiDeps = {
 export type ApiReply = { status: number; value: unknown };
 
 const MAX_BODY_BYTES = 4096;
+const OPENAPI = serverApiOpenApi();
 
 /**
  * The server API (`/api/server/…`) for the operator's backend: rooms and their participants, ending
@@ -54,6 +56,8 @@ const MAX_BODY_BYTES = 4096;
  * answered by its origin node: any node passes them on.
  */
 export async function serverApiRoute(req: IncomingMessage, path: string, query: URLSearchParams, deps: ServerApiDeps): Promise<ApiReply | ForwardedReply> {
+  // The document is public: it describes the API, not what is in it.
+  if (path === '/openapi.json' && deps.credentials) return { status: 200, value: OPENAPI };
   authenticate(req, deps.credentials);
   const method = req.method ?? 'GET';
   const parts = path.split('/').filter(Boolean).map(decodePart);
