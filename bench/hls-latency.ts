@@ -138,13 +138,17 @@ try {
 }
 
 const all = (k: 'llHlsRaw' | 'hlsRaw' | 'webrtcRaw') => results.flatMap((r) => r[k]);
+const slicedMedians = (xs: number[], n: number) =>
+  Array.from({ length: n }, (_, i) => xs.slice(Math.floor((i * xs.length) / n), Math.floor(((i + 1) * xs.length) / n))).filter((s) => s.length > 0).map((s) => percentile(s, 50));
 const medianOf = (xs: number[]) => percentile(xs, 50);
 const report = {
   command: 'npm run bench:hls',
   date: new Date().toISOString(),
   machine: { cpus: (await import('node:os')).cpus().length },
   settings: { rounds, measureMs, segmentSeconds: 1, partSeconds: 0.2, renditions: ['720p', '360p'], hlsJs: { llHls: 'lowLatencyMode', hls: 'lowLatencyMode false, liveSyncDurationCount 2' } },
-  rounds: results.map(({ llHlsRaw: _l, hlsRaw: _h, webrtcRaw: _w, ...rest }) => rest),
+  // Each round's LL-HLS delay over the measured time, as the medians of ten equal slices of its
+  // frames: a delay that stays high all round and one that jumps look different here.
+  rounds: results.map(({ llHlsRaw, hlsRaw: _h, webrtcRaw: _w, ...rest }) => ({ ...rest, llHlsOverTime: slicedMedians(llHlsRaw, 10) })),
   overall: {
     webrtc: summary(all('webrtcRaw')),
     llHls: summary(all('llHlsRaw')),
