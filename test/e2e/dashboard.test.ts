@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { eventually, goLive, openPage, useServerAndBrowser, viewerMedia } from '../helpers/browser.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 
 /**
  * The Grafana dashboard's queries against a real Prometheus (Debian's) scraping a real node with a
@@ -15,14 +15,6 @@ import { eventually, goLive, openPage, useServerAndBrowser, viewerMedia } from '
 const env = useServerAndBrowser({ HLS: 'true', WEBHOOK_URLS: 'http://127.0.0.1:9/nobody-listens', WEBHOOK_SECRET: 'w'.repeat(32) });
 type Panel = { title: string; targets: { expr: string }[] };
 const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/dashboards/onstage.json', import.meta.url), 'utf8')) as { panels: Panel[] };
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 let prometheus: ReturnType<typeof spawn> | undefined;
 after(() => prometheus?.kill('SIGTERM'));
@@ -37,7 +29,7 @@ test("Prometheus scrapes a node with a live show and every query of the Grafana 
   const dir = mkdtempSync(join(tmpdir(), 'onstage-prometheus-'));
   const target = new URL(env.server.url).host;
   writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: onstage\n    static_configs:\n      - targets: ['${target}']\n`);
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
   const query = async (expr: string): Promise<unknown[]> => {
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`).catch(() => undefined);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import S3rver from 's3rver';
 import type { Recording } from '@onstage/protocol';
 import { eventually, goLive, openPage, useServerAndBrowser } from '../helpers/browser.ts';
+import { freeLoopbackPort } from '../helpers/free-port.ts';
 import { probe } from '../helpers/hls.ts';
 
 /**
@@ -14,12 +14,7 @@ import { probe } from '../helpers/hls.ts';
  * down when the show ends (the recording stays on disk and plays from there), comes up, and the
  * recording is uploaded on a retry, then served from the bucket by a signed URL.
  */
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port: p } = s.address() as { port: number };
-    s.close(() => resolve(p));
-  });
-});
+const port = await freeLoopbackPort();
 const bucket = 'onstage-recordings';
 const dataDir = mkdtempSync(join(tmpdir(), 'onstage-data-'));
 const env = useServerAndBrowser({

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Role, RoomId } from '@onstage/protocol';
 import { signToken } from '../auth/tokens.ts';
 import { InvalidInputError } from '../errors.ts';
-import { readBody } from './request-body.ts';
+import { readJson } from './request-body.ts';
 
 const MAX_BODY_BYTES = 4096;
 
@@ -22,7 +22,7 @@ export const DevTokenRequest = z.strictObject({
  * TOKEN_SECRET is set); production backends sign their own tokens with the shared secret.
  */
 export async function issueDevToken(req: IncomingMessage, secret: string) {
-  const parsed = DevTokenRequest.safeParse(await readJson(req));
+  const parsed = DevTokenRequest.safeParse(await readJson(req, MAX_BODY_BYTES));
   if (!parsed.success) throw new InvalidInputError('INVALID_PAYLOAD', z.prettifyError(parsed.error));
   const { room, role, name, identity = randomUUID(), ttlSeconds } = parsed.data;
   const now = Math.floor(Date.now() / 1000);
@@ -31,11 +31,3 @@ export async function issueDevToken(req: IncomingMessage, secret: string) {
   return { token, identity, expiresAt: exp * 1000 };
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const body = await readBody(req, MAX_BODY_BYTES);
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidInputError('INVALID_PAYLOAD', 'body is not JSON');
-  }
-}

@@ -11,6 +11,7 @@ import { sendFile, type FileReply } from './file-reply.ts';
 import { hlsReply, liveStatus, recordingsRoute, type MediaRouteDeps } from './media-routes.ts';
 import { sendForwarded, type ForwardedReply } from './node-forward.ts';
 import { originProxy } from './origin-proxy.ts';
+import { decodePathPart } from './request-body.ts';
 import { serverApiRoute, type ServerApiDeps } from './server-api.ts';
 
 export type HttpDeps = {
@@ -156,15 +157,6 @@ function requireBearer(req: IncomingMessage, expected: string): void {
   const given = Buffer.from(header.replace(/^Bearer\s+/i, ''));
   const want = Buffer.from(expected);
   if (given.length !== want.length || !timingSafeEqual(given, want)) throw new AuthError('TOKEN_INVALID', 'wrong metrics token');
-}
-
-/** A percent-encoded path segment; a malformed encoding is the client's error. */
-export function decodePathPart(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new InvalidInputError('INVALID_PAYLOAD', 'malformed percent-encoding in the path');
-  }
 }
 
 function page(req: IncomingMessage, deps: HttpDeps, name: 'index' | 'host' | 'watch'): Reply {

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { z } from 'zod';
+import type { NodeInfo } from '../cluster/cluster.ts';
 import { UnavailableError } from '../errors.ts';
 
 /** Marks a request one node passes to another, so it is never passed on again (no loops). */
@@ -63,4 +65,33 @@ export async function sendForwarded(res: ServerResponse, { forwarded }: Forwarde
   }
   // A client that goes away cancels the body it was being sent (pipeline destroys both ends).
   await pipeline(Readable.fromWeb(forwarded.body as WebReadableStream<Uint8Array>), res);
+}
+
+/**
+ * Asks every given node the same request and keeps the answers that parse as `schema`; nodes that
+ * do not answer, or answer something else, are named in `unanswered`.
+ */
+export async function askEveryNode<T extends z.ZodTypeAny>(
+  req: Pick<IncomingMessage, 'method' | 'headers'>,
+  nodes: readonly NodeInfo[],
+  pathAndQuery: string,
+  schema: T,
+): Promise<{ answers: z.infer<T>[]; unanswered: string[] }> {
+  const results = await Promise.all(
+    nodes.map(async (node): Promise<{ answer: z.infer<T> } | { unanswered: string }> => {
+      try {
+        const res = await askNode(req, node.linkUrl, pathAndQuery);
+        const parsed = res.ok ? schema.safeParse(await res.json()) : undefined;
+        if (parsed?.success) return { answer: parsed.data as z.infer<T> };
+        await res.body?.cancel();
+      } catch {
+        // Unreachable: named in the answer.
+      }
+      return { unanswered: node.nodeId };
+    }),
+  );
+  return {
+    answers: results.flatMap((r) => ('answer' in r ? [r.answer] : [])),
+    unanswered: results.flatMap((r) => ('unanswered' in r ? [r.unanswered] : [])),
+  };
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { RecordingList, type Recording, type RecordingId } from '@onstage/protocol';
 import type { NodeInfo } from '../cluster/cluster.ts';
-import { askNode, isForwarded } from './node-forward.ts';
+import { askEveryNode, askNode, isForwarded } from './node-forward.ts';
 
 /** A recording's node, once found, is remembered this long (a player asks again for every byte range). */
 const HOLDER_CACHE_MS = 60_000;
@@ -30,23 +30,8 @@ export function recordingsElsewhere(peers: () => readonly NodeInfo[]): Recording
   return {
     async list(req, pathAndQuery) {
       if (isForwarded(req)) return { recordings: [], unanswered: [] };
-      const answers = await Promise.all(
-        peers().map(async (node) => {
-          try {
-            const res = await askNode(req, node.linkUrl, pathAndQuery);
-            const parsed = res.ok ? RecordingList.safeParse(await res.json()) : undefined;
-            if (parsed?.success) return { recordings: parsed.data.recordings };
-            await res.body?.cancel();
-          } catch {
-            // Unreachable: named in the answer below.
-          }
-          return { recordings: [], unanswered: node.nodeId };
-        }),
-      );
-      return {
-        recordings: answers.flatMap((a) => a.recordings),
-        unanswered: answers.flatMap((a) => (a.unanswered ? [a.unanswered] : [])),
-      };
+      const { answers, unanswered } = await askEveryNode(req, peers(), pathAndQuery, RecordingList);
+      return { recordings: answers.flatMap((a) => a.recordings), unanswered };
     },
 
     async holderOf(req, id) {

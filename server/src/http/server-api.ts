@@ -16,8 +16,8 @@ import type { z } from 'zod';
 import type { NodeInfo } from '../cluster/cluster.ts';
 import { AuthError, InvalidInputError, NotFoundError } from '../errors.ts';
 import type { Room } from '../rooms/room.ts';
-import { askNode, isForwarded, type ForwardedReply } from './node-forward.ts';
-import { readBody } from './request-body.ts';
+import { askEveryNode, askNode, isForwarded, type ForwardedReply } from './node-forward.ts';
+import { decodePathPart, readBody, readJson } from './request-body.ts';
 import { serverApiOpenApi } from './server-api-openapi.ts';
 
 /** The operator's credentials (API_KEY, API_SECRET): HTTP Basic, `key:secret`. */
@@ -60,7 +60,7 @@ export async function serverApiRoute(req: IncomingMessage, path: string, query: 
   if (path === '/openapi.json' && deps.credentials) return { status: 200, value: OPENAPI };
   authenticate(req, deps.credentials);
   const method = req.method ?? 'GET';
-  const parts = path.split('/').filter(Boolean).map(decodePart);
+  const parts = path.split('/').filter(Boolean).map(decodePathPart);
   const [collection, id, sub, subId, action] = parts;
 
   if (collection === 'drain' && id === undefined) {
@@ -148,20 +148,7 @@ function roomDetail(room: Room, node: string): ApiRoomDetail {
 async function listRooms(req: IncomingMessage, deps: ServerApiDeps): Promise<ApiRoomList> {
   const mine = deps.origins().map((r) => summary(r, deps.nodeId));
   if (isForwarded(req)) return { rooms: mine };
-  const answers = await Promise.all(
-    deps.peers().map(async (node) => {
-      try {
-        const res = await askNode(req, node.linkUrl, '/api/server/rooms');
-        const parsed = res.ok ? ApiRoomList.safeParse(await res.json()) : undefined;
-        if (parsed?.success) return { rooms: parsed.data.rooms };
-        await res.body?.cancel();
-      } catch {
-        // Unreachable: named in the answer.
-      }
-      return { rooms: [], unanswered: node.nodeId };
-    }),
-  );
-  const unanswered = answers.flatMap((a) => (a.unanswered ? [a.unanswered] : []));
+  const { answers, unanswered } = await askEveryNode(req, deps.peers(), '/api/server/rooms', ApiRoomList);
   return { rooms: [...mine, ...answers.flatMap((a) => a.rooms)], ...(unanswered.length > 0 ? { unansweredNodes: unanswered } : {}) };
 }
 
@@ -189,18 +176,5 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
 
 async function jsonBody(req: IncomingMessage): Promise<unknown> {
   if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new InvalidInputError('UNSUPPORTED_MEDIA_TYPE', 'send application/json');
-  const body = await readBody(req, MAX_BODY_BYTES);
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new InvalidInputError('INVALID_PAYLOAD', 'the body is not JSON');
-  }
-}
-
-function decodePart(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    throw new InvalidInputError('INVALID_PAYLOAD', 'malformed percent-encoding in the path');
-  }
+  return readJson(req, MAX_BODY_BYTES);
 }
