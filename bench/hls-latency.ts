@@ -4,7 +4,7 @@
  * Low-Latency HLS viewer (hls.js in low-latency mode, ?mode=hls) and a standard HLS viewer (whole
  * segments, ?mode=hls&hls=standard) read it from every displayed frame, so all three delays are
  * measured in the same run (WebRTC is the baseline); each HLS player's stalls (the video element's
- * `waiting` events while measuring) are counted. Meanwhile the recorder's CPU (stage mixer + FFmpeg) is sampled from
+ * `waiting` events after its first picture, warm-up included) are counted. Meanwhile the recorder's CPU (stage mixer + FFmpeg) is sampled from
  * /proc. Repeats for --rounds shows; prints p50/p95 per round and over all, and writes
  * bench/results/hls-latency.json. Runs inside a private network namespace (see package.json).
  */
@@ -57,11 +57,18 @@ function recorderPids(status: LiveStatus): number[] {
 }
 const cpuOf = (pids: number[]) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
 
-/** Counts the <video>'s stalls (`waiting` events) from now on; the returned function reads the count. */
+/**
+ * Counts the <video>'s stalls (`waiting` events once it has played: the wait for the first picture
+ * is not a stall) from now on, warm-up included; the returned function reads the count.
+ */
 async function countStalls(page: Page, selector: string): Promise<() => Promise<number>> {
   await page.evaluate((sel) => {
-    const stalls = { n: 0 };
-    document.querySelector(sel)?.addEventListener('waiting', () => stalls.n++);
+    const video = document.querySelector(sel) as HTMLVideoElement;
+    const stalls = { n: 0, played: video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && !video.paused };
+    video.addEventListener('playing', () => (stalls.played = true));
+    video.addEventListener('waiting', () => {
+      if (stalls.played) stalls.n++;
+    });
     Object.assign(globalThis, { benchStalls: stalls });
   }, selector);
   return () => page.evaluate(() => (globalThis as unknown as { benchStalls: { n: number } }).benchStalls.n);
@@ -84,13 +91,13 @@ try {
     await webrtc.waitForSelector('.tile video', { timeout: 20_000 });
     await llHls.waitForSelector('#hls-video', { timeout: 20_000 });
     await hls.waitForSelector('#hls-video', { timeout: 20_000 });
+    const [llStalls, stdStalls] = await Promise.all([countStalls(llHls, '#hls-video'), countStalls(hls, '#hls-video')]);
     log('  viewers connected; letting HLS reach its steady delay (8 s)');
     await sleep(8000);
     const pids = recorderPids(await liveStatus(server.url, room));
     const cpuStart = cpuOf(pids);
     const t0 = performance.now();
     log(`  measuring for ${measureMs / 1000} s`);
-    const [llStalls, stdStalls] = await Promise.all([countStalls(llHls, '#hls-video'), countStalls(hls, '#hls-video')]);
     const [webrtcDelays, llHlsDelays, hlsDelays] = await Promise.all([
       readDelays(webrtc, '.tile video', measureMs),
       readDelays(llHls, '#hls-video', measureMs),

@@ -43,12 +43,15 @@ export function playHls(video: HTMLVideoElement, url: string, lowLatency: boolea
 function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement, url: string, lowLatency: boolean, onFatal: (message: string) => void): () => void {
   // Low-latency mode plays the server's LL-HLS parts PART-HOLD-BACK behind the live edge (a
   // liveSync* setting would override that hold-back, so none is given) and speeds up a little to
-  // get back to it; without it, whole segments two target durations behind.
+  // get back to it; each stall moves that target back by a quarter second (hls.js's default, a whole
+  // second, doubled the delay after one stall while starting on a busy machine). Without it, whole
+  // segments two target durations behind.
   const hls = new Hls(
     lowLatency
-      ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1, backBufferLength: 30 }
+      ? { lowLatencyMode: true, maxLiveSyncPlaybackRate: 1.1, liveSyncOnStallIncrease: 0.25, backBufferLength: 30 }
       : { lowLatencyMode: false, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 6, backBufferLength: 30 },
   );
+  if (lowLatency) hls.on(Hls.Events.LEVEL_UPDATED, (_event, { details }) => jumpToLiveIfFarBehind(hls, video, details.targetduration));
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
@@ -58,6 +61,29 @@ function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement
   hls.attachMedia(video);
   void video.play().catch(() => {});
   return () => hls.destroy();
+}
+
+/**
+ * hls.js speeds up only while it is within a target duration of its target delay; a player that
+ * started further behind (its first parts loaded slowly) would stay there for the whole show. Such
+ * a player jumps to the live position when that position is already buffered, so the picture never
+ * goes blank.
+ */
+export function jumpToLiveIfFarBehind(
+  hls: Pick<import('hls.js').default, 'liveSyncPosition' | 'targetLatency' | 'latency'>,
+  video: Pick<HTMLVideoElement, 'paused' | 'buffered' | 'currentTime'>,
+  targetDuration: number,
+): void {
+  const live = hls.liveSyncPosition;
+  const target = hls.targetLatency;
+  if (live === null || target === null || video.paused || hls.latency <= target + targetDuration) return;
+  const { buffered } = video;
+  for (let i = 0; i < buffered.length; i++) {
+    if (buffered.start(i) <= live && live < buffered.end(i)) {
+      video.currentTime = live;
+      return;
+    }
+  }
 }
 
 function natively(video: HTMLVideoElement, url: string, onFatal: (message: string) => void): () => void {
