@@ -3,8 +3,8 @@
  * Chromium sends a canvas that shows a time code (bench/lib/timecode.ts); a WebRTC viewer, a
  * Low-Latency HLS viewer (hls.js in low-latency mode, ?mode=hls) and a standard HLS viewer (whole
  * segments, ?mode=hls&hls=standard) read it from every displayed frame, so all three delays are
- * measured in the same run (WebRTC is the baseline); each HLS player's stalls (the video element's
- * `waiting` events after its first picture, warm-up included) are counted. Meanwhile the recorder's CPU (stage mixer + FFmpeg) is sampled from
+ * measured in the same run (WebRTC is the baseline); each HLS player's stalls (from its first picture on,
+ * warm-up included; see countStalls) are counted and timed. Meanwhile the recorder's CPU (stage mixer + FFmpeg) is sampled from
  * /proc. Repeats for --rounds shows; prints p50/p95 per round and over all, and writes
  * bench/results/hls-latency.json. Runs inside a private network namespace (see package.json).
  */
@@ -41,7 +41,7 @@ type Round = {
   webrtc: ReturnType<typeof summary>;
   llHls: ReturnType<typeof summary>;
   hls: ReturnType<typeof summary>;
-  stalls: { llHls: number; hls: number };
+  stalls: { llHls: Stalls; hls: Stalls };
   recorderCpuPercent: number;
   llHlsRaw: number[];
   hlsRaw: number[];
@@ -57,21 +57,31 @@ function recorderPids(status: LiveStatus): number[] {
 }
 const cpuOf = (pids: number[]) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
 
+type Stalls = { count: number; ms: number };
 /**
- * Counts the <video>'s stalls (`waiting` events once it has played: the wait for the first picture
- * is not a stall) from now on, warm-up included; the returned function reads the count.
+ * Counts the <video>'s stalls from now on, warm-up included, and how long they lasted: a `waiting`
+ * once it has played, until it plays again. Not counted: the wait for the first picture, and a
+ * seek's own `waiting` (the player jumping to live). The returned function reads them.
  */
-async function countStalls(page: Page, selector: string): Promise<() => Promise<number>> {
+async function countStalls(page: Page, selector: string): Promise<() => Promise<Stalls>> {
   await page.evaluate((sel) => {
     const video = document.querySelector(sel) as HTMLVideoElement;
-    const stalls = { n: 0, played: video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && !video.paused };
-    video.addEventListener('playing', () => (stalls.played = true));
+    let played = video.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && !video.paused;
+    let since: number | undefined;
+    const stalls = { count: 0, ms: 0 };
+    video.addEventListener('playing', () => {
+      played = true;
+      if (since !== undefined) stalls.ms += performance.now() - since;
+      since = undefined;
+    });
     video.addEventListener('waiting', () => {
-      if (stalls.played) stalls.n++;
+      if (!played || video.seeking || since !== undefined) return;
+      stalls.count++;
+      since = performance.now();
     });
     Object.assign(globalThis, { benchStalls: stalls });
   }, selector);
-  return () => page.evaluate(() => (globalThis as unknown as { benchStalls: { n: number } }).benchStalls.n);
+  return () => page.evaluate(() => (globalThis as unknown as { benchStalls: Stalls }).benchStalls);
 }
 try {
   for (let round = 1; round <= rounds; round++) {
@@ -117,8 +127,8 @@ try {
     };
     results.push(r);
     log(`  WebRTC:   p50 ${r.webrtc.p50} ms, p95 ${r.webrtc.p95} ms (${r.webrtc.samples} frames)`);
-    log(`  LL-HLS:   p50 ${r.llHls.p50} ms, p95 ${r.llHls.p95} ms (${r.llHls.samples} frames), ${r.stalls.llHls} stalls`);
-    log(`  std HLS:  p50 ${r.hls.p50} ms, p95 ${r.hls.p95} ms (${r.hls.samples} frames), ${r.stalls.hls} stalls`);
+    log(`  LL-HLS:   p50 ${r.llHls.p50} ms, p95 ${r.llHls.p95} ms (${r.llHls.samples} frames), ${r.stalls.llHls.count} stalls (${Math.round(r.stalls.llHls.ms)} ms)`);
+    log(`  std HLS:  p50 ${r.hls.p50} ms, p95 ${r.hls.p95} ms (${r.hls.samples} frames), ${r.stalls.hls.count} stalls (${Math.round(r.stalls.hls.ms)} ms)`);
     log(`  recorder CPU (mixer + FFmpeg): ${recorderCpuPercent.toFixed(1)}% of one core`);
     await host.locator('#stop').click();
     await Promise.all([hostContext.close(), webrtc.context().close(), llHls.context().close(), hls.context().close()]);
@@ -148,6 +158,7 @@ const all = (k: 'llHlsRaw' | 'hlsRaw' | 'webrtcRaw') => results.flatMap((r) => r
 const slicedMedians = (xs: number[], n: number) =>
   Array.from({ length: n }, (_, i) => xs.slice(Math.floor((i * xs.length) / n), Math.floor(((i + 1) * xs.length) / n))).filter((s) => s.length > 0).map((s) => percentile(s, 50));
 const medianOf = (xs: number[]) => percentile(xs, 50);
+const totalStalls = (xs: Stalls[]): Stalls => ({ count: xs.reduce((n, x) => n + x.count, 0), ms: Math.round(xs.reduce((n, x) => n + x.ms, 0)) });
 const report = {
   command: 'npm run bench:hls',
   date: new Date().toISOString(),
@@ -160,7 +171,7 @@ const report = {
     webrtc: summary(all('webrtcRaw')),
     llHls: summary(all('llHlsRaw')),
     hls: summary(all('hlsRaw')),
-    stalls: { llHls: results.reduce((n, r) => n + r.stalls.llHls, 0), hls: results.reduce((n, r) => n + r.stalls.hls, 0) },
+    stalls: { llHls: totalStalls(results.map((r) => r.stalls.llHls)), hls: totalStalls(results.map((r) => r.stalls.hls)) },
     medianOfRoundP50: { webrtc: medianOf(results.map((r) => r.webrtc.p50)), llHls: medianOf(results.map((r) => r.llHls.p50)), hls: medianOf(results.map((r) => r.hls.p50)) },
     medianOfRoundP95: { webrtc: medianOf(results.map((r) => r.webrtc.p95)), llHls: medianOf(results.map((r) => r.llHls.p95)), hls: medianOf(results.map((r) => r.hls.p95)) },
     recorderCpuPercentMedian: medianOf(results.map((r) => r.recorderCpuPercent)),
@@ -170,6 +181,6 @@ const report = {
 mkdirSync(values.out, { recursive: true });
 writeFileSync(join(values.out, 'hls-latency.json'), `${JSON.stringify(report, null, 2)}\n`);
 const o = report.overall;
-log(`\nall rounds: WebRTC p50 ${o.webrtc.p50} ms p95 ${o.webrtc.p95} ms; LL-HLS p50 ${o.llHls.p50} ms p95 ${o.llHls.p95} ms (${o.stalls.llHls} stalls); standard HLS p50 ${o.hls.p50} ms p95 ${o.hls.p95} ms (${o.stalls.hls} stalls)`);
+log(`\nall rounds: WebRTC p50 ${o.webrtc.p50} ms p95 ${o.webrtc.p95} ms; LL-HLS p50 ${o.llHls.p50} ms p95 ${o.llHls.p95} ms (${o.stalls.llHls.count} stalls, ${o.stalls.llHls.ms} ms); standard HLS p50 ${o.hls.p50} ms p95 ${o.hls.p95} ms (${o.stalls.hls.count} stalls, ${o.stalls.hls.ms} ms)`);
 log(`recorder CPU per live show (median of rounds): ${report.overall.recorderCpuPercentMedian.toFixed(1)}% of one core (time code); ${movingCpuPercent.toFixed(1)}% (moving picture)`);
 log(`wrote ${join(values.out, 'hls-latency.json')}`);
