@@ -30,6 +30,13 @@ type LiveSegment = {
 const EXTRA_KEPT = 2;
 /** Segments at the live edge whose parts are listed (the rest are listed whole). */
 const SEGMENTS_WITH_PARTS = 3;
+/**
+ * The least PART-HOLD-BACK: how far behind the newest part an LL-HLS player starts and stays, so its
+ * buffer. Three part targets (Apple's advice) is 0.7 s for our parts, but hls.js then settles about
+ * 1.2 s behind the newest part with under a second buffered, and on a busy machine parts came up to
+ * 0.8 s late now and then (bench:hls), which emptied that buffer: players keep 1.5 s.
+ */
+const MIN_PART_HOLD_BACK_S = 1.5;
 
 export const segmentName = (msn: number) => `seg${String(msn).padStart(6, '0')}.m4s`;
 export const partName = (msn: number, part: number) => `seg${String(msn).padStart(6, '0')}.${part}.m4s`;
@@ -183,7 +190,7 @@ export class LiveRendition {
         // No delta updates (CAN-SKIP-UNTIL left out): our playlists are short.
         canSkipUntil: undefined as unknown as number,
         holdBack: round(3 * longest),
-        partHoldBack: round(3 * this.#timing.partTargetS),
+        partHoldBack: round(Math.max(3 * this.#timing.partTargetS, MIN_PART_HOLD_BACK_S)),
       },
       partTargetDuration: this.#timing.partTargetS,
       segments,
