@@ -2,7 +2,9 @@
  * The viewer's first second (`npm run bench:join`): with a show live (studio page, HLS on), opens
  * --viewers fresh viewer pages one after another (each its own browser context: nothing cached)
  * and measures navigation → first decoded frame, with the steps in between from Navigation and
- * Resource Timing and the SDK's User Timing marks (client-sdk/src/join-timing.ts). Then the app
+ * Resource Timing and the SDK's User Timing marks (client-sdk/src/join-timing.ts). After each, the
+ * same-run baseline: a fresh "floor" page with no SDK that plays the show over WHEP in one round
+ * trip (bench/lib/whep-floor.ts), what any page can reach on this machine at this load. Then the app
  * case: in one open page, the SDK leaves and watches again --viewers times (no page load), from
  * `watch()` to the first frame, twice: back to back (each join right after the previous one's
  * first frame: the host's encoder makes at most one keyframe per 300 ms, so this is a crowd
@@ -18,6 +20,7 @@ import type { Browser, Page } from 'playwright-core';
 import { goLive, launchBrowser } from '../test/helpers/browser.ts';
 import { startServer } from '../test/helpers/server.ts';
 import { delaySummary, median } from './lib/stats.ts';
+import { floorFirstFrame } from './lib/whep-floor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +53,7 @@ type Steps = {
   firstFrame: number;
 };
 type Summary = { samples: number; p50: number; p95: number };
-type Run = { pageLoad: Record<keyof Steps, Summary>; sdkBackToBack: Summary; sdkSpaced: Summary; viewers: Steps[] };
+type Run = { pageLoad: Record<keyof Steps, Summary>; floorFirstFrame: Summary; sdkBackToBack: Summary; sdkSpaced: Summary; viewers: Steps[] };
 
 async function stepsOf(page: Page): Promise<Steps> {
   await page.waitForFunction(() => (globalThis as unknown as { onstage?: { firstFrameMs?: number } }).onstage?.firstFrameMs !== undefined, null, { timeout: 20_000 });
@@ -115,6 +118,7 @@ async function sdkJoins(app: Page, gapMs: number, label: string): Promise<number
 async function oneRun(browser: Browser, run: number): Promise<{ run: Run; weight: Awaited<ReturnType<typeof pageWeight>> }> {
   const server = await startServer({ HLS: String(HLS) });
   const pageLoads: Steps[] = [];
+  const floor: number[] = [];
   let weight: Awaited<ReturnType<typeof pageWeight>> | undefined;
   try {
     const hostContext = await browser.newContext();
@@ -129,8 +133,9 @@ async function oneRun(browser: Browser, run: number): Promise<{ run: Run; weight
       const steps = await stepsOf(page);
       weight ??= await pageWeight(page, server.url);
       pageLoads.push(steps);
-      log(`  viewer ${String(i + 1).padStart(2)}: ${Object.entries(steps).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}`);
       await context.close();
+      floor.push(await floorFirstFrame(browser, server.url, ROOM));
+      log(`  viewer ${String(i + 1).padStart(2)}: ${Object.entries(steps).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}; floor page: firstFrame ${floor.at(-1)}`);
     }
     const appContext = await browser.newContext();
     const app = await appContext.newPage();
@@ -145,7 +150,7 @@ async function oneRun(browser: Browser, run: number): Promise<{ run: Run; weight
     const step = (k: keyof Steps) => delaySummary(pageLoads.map((s) => Math.round(s[k])));
     const keys = Object.keys(pageLoads[0]!) as (keyof Steps)[];
     return {
-      run: { pageLoad: Object.fromEntries(keys.map((k) => [k, step(k)])) as Run['pageLoad'], sdkBackToBack: delaySummary(backToBack), sdkSpaced: delaySummary(spaced), viewers: pageLoads },
+      run: { pageLoad: Object.fromEntries(keys.map((k) => [k, step(k)])) as Run['pageLoad'], floorFirstFrame: delaySummary(floor), sdkBackToBack: delaySummary(backToBack), sdkSpaced: delaySummary(spaced), viewers: pageLoads },
       weight: weight!,
     };
   } finally {
@@ -176,6 +181,7 @@ const report = {
   settings: { viewers: VIEWERS, runs: RUNS, gapMs: GAP_MS, hls: HLS, freshContextPerViewer: true },
   summary: {
     pageLoad: Object.fromEntries(stepNames.map((k) => [k, medianOf((r) => r.pageLoad[k])])),
+    floorFirstFrame: medianOf((r) => r.floorFirstFrame),
     sdkBackToBack: medianOf((r) => r.sdkBackToBack),
     sdkSpaced: medianOf((r) => r.sdkSpaced),
   },
@@ -187,6 +193,7 @@ writeFileSync(join(values.out, 'join.json'), `${JSON.stringify(report, null, 2)}
 log('');
 log(`navigation → step, ms (median over ${RUNS} runs of p50 / p95, ${VIEWERS} fresh viewers each):`);
 for (const [name, s] of Object.entries(report.summary.pageLoad)) log(`  ${name.padEnd(19)} ${s.p50} / ${s.p95}`);
+log(`same-run floor (a page with no SDK, one inline script, one WHEP round trip): first frame p50 ${report.summary.floorFirstFrame.p50} ms, p95 ${report.summary.floorFirstFrame.p95} ms`);
 log(`SDK join from an open page, watch() → first frame, back to back: p50 ${report.summary.sdkBackToBack.p50} ms, p95 ${report.summary.sdkBackToBack.p95} ms`);
 log(`SDK join from an open page, watch() → first frame, ${GAP_MS} ms apart: p50 ${report.summary.sdkSpaced.p50} ms, p95 ${report.summary.sdkSpaced.p95} ms`);
 log(`viewer page (WebRTC) transferred ${weight?.bytes} bytes compressed in ${weight?.files.length} files; hls.js among them: ${weight?.hlsJsLoaded}`);
