@@ -62,18 +62,19 @@ test('the ingest benchmark runs: the time code comes through the studio page, WH
 });
 
 // Keeps the join benchmark working: two fresh viewers and two SDK joins of each kind, one run.
-test('the join benchmark runs: every step of a fresh viewer is timed, SDK joins too; page weight without hls.js', { timeout: 180_000 }, () => {
+test('the join benchmark runs: every step of a fresh viewer is timed, the floor page and SDK joins too; page weight without hls.js', { timeout: 180_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'onstage-bench-join-'));
   const script = new URL('../../bench/join.ts', import.meta.url).pathname;
   const run = spawnSync(process.execPath, [script, '--viewers', '2', '--runs', '1', '--gap-ms', '300', '--out', out], { encoding: 'utf8' });
   assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
   const result = JSON.parse(readFileSync(join(out, 'join.json'), 'utf8')) as {
-    summary: { pageLoad: Record<string, { p50: number }>; sdkBackToBack: { p50: number }; sdkSpaced: { p50: number } };
+    summary: { pageLoad: Record<string, { p50: number }>; floorFirstFrame: { p50: number }; sdkBackToBack: { p50: number }; sdkSpaced: { p50: number } };
     viewerPage: { bytes: number; hlsJsLoaded: boolean };
   };
   const steps = result.summary.pageLoad;
   for (const [name, { p50 }] of Object.entries(steps)) assert.ok(Number.isFinite(p50) && p50 >= 0, `${name} was timed (${p50})`);
   assert.ok(steps['firstFrame']!.p50 >= steps['joined']!.p50, 'the first frame comes after the join');
+  assert.ok(result.summary.floorFirstFrame.p50 > 0, `the floor page played the show over WHEP (${result.summary.floorFirstFrame.p50} ms)`);
   assert.ok(result.summary.sdkBackToBack.p50 > 0 && result.summary.sdkSpaced.p50 > 0, 'SDK joins were timed');
   assert.ok(result.viewerPage.bytes > 10_000, `the viewer page's bytes were counted (${result.viewerPage.bytes})`);
   assert.equal(result.viewerPage.hlsJsLoaded, false, 'a WebRTC viewer page does not load hls.js');
