@@ -36,7 +36,7 @@ test('pages and entry scripts are revalidated, shared chunks cached for good, al
   assert.ok(preloaded.length > chunks.length, 'so is the code the entry imports at once (the page and the SDK)');
 });
 
-test('a WebRTC viewer does not download hls.js: it is a chunk of its own, imported only when HLS is played', async () => {
+test('a WebRTC viewer does not download hls.js (a chunk of its own, imported only when HLS is played), nor mediasoup-client\'s test doubles', async () => {
   const seen = new Map<string, string>();
   const load = async (name: string): Promise<void> => {
     if (seen.has(name)) return;
@@ -59,4 +59,7 @@ test('a WebRTC viewer does not download hls.js: it is a chunk of its own, import
   };
   for (const name of lazy) await follow(name);
   assert.ok([...onDemand.values()].some((js) => js.includes('hlsManifestParsed')), 'hls.js comes with what is imported on demand');
+  const everything = [...seen.values(), ...onDemand.values()].join('\n');
+  assert.ok(everything.includes('generateProbatorRtpParameters'), 'mediasoup-client is in what the page loads');
+  assert.ok(!everything.includes('generateLocalDtlsParameters') && !everything.includes('FakeMediaStreamTrack'), "but not its test doubles (see demo-assets.ts)");
 });

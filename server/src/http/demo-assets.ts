@@ -23,6 +23,7 @@ const BROTLI = { params: { [zlib.BROTLI_PARAM_QUALITY]: 5 } };
  * to HLS, and compressed (gzip, brotli) once here rather than per request.
  */
 export async function loadDemoAssets(): Promise<Map<string, Asset>> {
+  const notForBrowsers = new Set<string>();
   const result = await esbuild.build({
     entryPoints: { host: `${PUBLIC_DIR}host.ts`, watch: `${PUBLIC_DIR}watch.ts` },
     bundle: true,
@@ -37,8 +38,11 @@ export async function loadDemoAssets(): Promise<Map<string, Asset>> {
     metafile: true,
     // The SDK's own source (its package exports a built copy to apps that install it).
     conditions: ['onstage-source'],
+    plugins: [withoutNonBrowserCode(notForBrowsers)],
     logLevel: 'silent',
   });
+  const missing = NOT_FOR_BROWSERS.filter((m) => !notForBrowsers.has(m));
+  if (missing.length > 0) throw new Error(`mediasoup-client no longer has ${missing.join(', ')}: update NOT_FOR_BROWSERS in demo-assets.ts`);
   const preloads = staticImports(result.metafile);
   const assets = new Map<string, Asset>();
   for (const file of result.outputFiles) {
@@ -54,6 +58,30 @@ export async function loadDemoAssets(): Promise<Map<string, Asset>> {
     assets.set(`/pages/${page}.html`, { ...compressed(Buffer.from(html)), contentType: 'text/html; charset=utf-8', immutable: false });
   }
   return assets;
+}
+
+/**
+ * mediasoup-client is CommonJS, so the bundler cannot drop what a browser never runs: its React
+ * Native handler and its test doubles (FakeHandler, fake parameters and, through them,
+ * fake-mediastreamtrack), about 42 KB of the 290 KB chunk every viewer loads. Their modules are
+ * empty here; a browser never reaches them (React Native is detected by `navigator.product`, the
+ * doubles are only exported). If an upgrade moves them, start-up fails rather than ship them again.
+ */
+const NOT_FOR_BROWSERS = ['./handlers/ReactNative106', './handlers/FakeHandler', './test/fakeParameters'];
+
+function withoutNonBrowserCode(dropped: Set<string>): esbuild.Plugin {
+  return {
+    name: 'mediasoup-client-without-non-browser-code',
+    setup(build) {
+      const filter = new RegExp(`^(${NOT_FOR_BROWSERS.map((m) => m.replace(/[./]/g, '\\$&')).join('|')})$`);
+      build.onResolve({ filter }, (args) => {
+        if (!/[\\/]mediasoup-client[\\/]lib[\\/]/.test(args.importer)) return undefined;
+        dropped.add(args.path);
+        return { path: args.path, namespace: 'not-for-browsers' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'not-for-browsers' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+    },
+  };
 }
 
 /**
