@@ -33,14 +33,12 @@ export async function floorFirstFrame(browser: Browser, serverUrl: string, room:
     await context.route(`${serverUrl}/bench-floor`, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: page(room) }));
     const p = await context.newPage();
     await p.goto(`${serverUrl}/bench-floor`);
-    await p.waitForFunction(() => {
-      const g = globalThis as unknown as { firstFrameMs?: number; failed?: string };
-      return g.firstFrameMs !== undefined || g.failed !== undefined;
+    type Outcome = { firstFrameMs?: number; failed?: string; session?: { url: string | null; token: string } };
+    const outcome = await p.waitForFunction(() => {
+      const g = globalThis as unknown as Outcome;
+      return g.firstFrameMs !== undefined || g.failed !== undefined ? { firstFrameMs: g.firstFrameMs, failed: g.failed, session: g.session } : undefined;
     }, null, { timeout: 20_000 });
-    const { firstFrameMs, failed, session } = await p.evaluate(() => {
-      const g = globalThis as unknown as { firstFrameMs?: number; failed?: string; session?: { url: string | null; token: string } };
-      return { firstFrameMs: g.firstFrameMs, failed: g.failed, session: g.session };
-    });
+    const { firstFrameMs, failed, session } = (await outcome.jsonValue()) as Outcome;
     if (failed !== undefined || firstFrameMs === undefined) throw new Error(`the floor page did not play: ${failed}`);
     if (session?.url) await p.evaluate(({ url, token }) => fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }), { url: session.url, token: session.token });
     return Math.round(firstFrameMs);

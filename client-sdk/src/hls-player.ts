@@ -67,7 +67,8 @@ function withHlsJs(Hls: typeof import('hls.js').default, video: HTMLVideoElement
  * hls.js speeds up only while it is within a target duration of its target delay; a player that
  * started further behind (its first parts loaded slowly) would stay there for the whole show. Such
  * a player jumps to the live position when that position is already buffered, so the picture never
- * goes blank.
+ * goes blank. (hls.js's own jump, `liveMaxLatencyDuration`, is refused without a `liveSyncDuration`,
+ * which would override the server's PART-HOLD-BACK.)
  */
 export function jumpToLiveIfFarBehind(
   hls: Pick<import('hls.js').default, 'liveSyncPosition' | 'targetLatency' | 'latency'>,
